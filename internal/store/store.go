@@ -1,0 +1,206 @@
+// Package store keeps accepted messages as files: one <ID>.eml per message
+// in one folder, written so that a file either is complete and durable or
+// does not exist. It also reads those files back.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"fakesmtp/internal/id"
+)
+
+// tmpDir is the folder under the store path where messages are written
+// before they are complete. It is on the same file system, so the final
+// rename is atomic (rename(2)), and it is emptied at start: anything left
+// there was never acknowledged with a 250.
+const tmpDir = ".tmp"
+
+// Ext is the extension of message files.
+const Ext = ".eml"
+
+// Config configures a Store.
+type Config struct {
+	// Path is the folder of message files. It is created if missing.
+	Path string
+	// Fsync makes Commit flush the file and the folder to stable storage
+	// before it returns. Turn it off only for benchmarks and throwaway
+	// labs: without it a 250 no longer means the message survives a crash.
+	Fsync bool
+}
+
+// Store writes and reads message files.
+type Store struct {
+	cfg    Config
+	tmp    string
+	dir    *dirSyncer
+	logger *slog.Logger
+}
+
+// New prepares the folder at cfg.Path, checks that it is writable, and
+// removes temporary files left by a crash.
+func New(cfg Config, logger *slog.Logger) (*Store, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("store: empty path")
+	}
+	tmp := filepath.Join(cfg.Path, tmpDir)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("store: create %s: %w", tmp, err)
+	}
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("store: read %s: %w", tmp, err)
+	}
+	for _, e := range entries {
+		os.Remove(filepath.Join(tmp, e.Name()))
+		logger.Info("removed incomplete message file left by an earlier run", "file", e.Name())
+	}
+	f, err := os.CreateTemp(tmp, "probe-*")
+	if err != nil {
+		return nil, fmt.Errorf("store: %s is not writable: %w", cfg.Path, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return &Store{cfg: cfg, tmp: tmp, dir: newDirSyncer(cfg.Path), logger: logger}, nil
+}
+
+// Path returns the folder of message files.
+func (s *Store) Path() string { return s.cfg.Path }
+
+// FilePath returns the path of the message file with the given ID.
+func (s *Store) FilePath(msgID string) (string, error) {
+	if !id.Valid(msgID) {
+		return "", fmt.Errorf("store: invalid message id %q", msgID)
+	}
+	return filepath.Join(s.cfg.Path, msgID+Ext), nil
+}
+
+// Writer receives one message. Write the client's bytes to it, then call
+// Commit to make the file durable, or Abort to drop it. Abort after
+// Commit does nothing, so `defer w.Abort()` is always safe.
+type Writer struct {
+	s         *Store
+	f         *os.File
+	final     string
+	n         int64
+	committed bool
+	aborted   bool
+}
+
+// Create starts a message file for env and writes its headers.
+func (s *Store) Create(ctx context.Context, env *Envelope) (*Writer, error) {
+	final, err := s.FilePath(env.ID)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(s.tmp, env.ID+"-*")
+	if err != nil {
+		return nil, fmt.Errorf("store: create %s: %w", env.ID, err)
+	}
+	w := &Writer{s: s, f: f, final: final}
+	if err := env.WriteHeaders(f); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("store: write %s: %w", env.ID, err)
+	}
+	return w, nil
+}
+
+// Write appends message bytes.
+func (w *Writer) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.n += int64(n)
+	if err != nil {
+		return n, fmt.Errorf("store: write %s: %w", filepath.Base(w.final), err)
+	}
+	return n, nil
+}
+
+// Size returns the number of message bytes written so far.
+func (w *Writer) Size() int64 { return w.n }
+
+// Commit makes the message durable: the file is flushed (fsync), closed,
+// renamed into the store folder, and the folder is flushed so that the
+// new name survives a crash too. Only after Commit returns nil may the
+// client be told 250. On error nothing is left behind.
+func (w *Writer) Commit(ctx context.Context) error {
+	if w.committed || w.aborted {
+		return errors.New("store: commit of a finished writer")
+	}
+	if err := ctx.Err(); err != nil {
+		w.Abort()
+		return err
+	}
+	if w.s.cfg.Fsync {
+		if err := w.f.Sync(); err != nil {
+			w.Abort()
+			return fmt.Errorf("store: fsync %s: %w", filepath.Base(w.final), err)
+		}
+	}
+	if err := w.f.Close(); err != nil {
+		w.aborted = true
+		os.Remove(w.f.Name())
+		return fmt.Errorf("store: close %s: %w", filepath.Base(w.final), err)
+	}
+	if err := os.Rename(w.f.Name(), w.final); err != nil {
+		w.aborted = true
+		os.Remove(w.f.Name())
+		return fmt.Errorf("store: rename %s: %w", filepath.Base(w.final), err)
+	}
+	w.committed = true
+	if w.s.cfg.Fsync {
+		if err := w.s.dir.Sync(); err != nil {
+			// The name may not be durable: take the file back so the
+			// client's retry does not leave a duplicate.
+			os.Remove(w.final)
+			return fmt.Errorf("store: fsync folder %s: %w", w.s.cfg.Path, err)
+		}
+	}
+	return nil
+}
+
+// Abort drops an uncommitted message file.
+func (w *Writer) Abort() {
+	if w.committed || w.aborted {
+		return
+	}
+	w.aborted = true
+	w.f.Close()
+	os.Remove(w.f.Name())
+}
+
+// Put stores a whole message from r in one call; it is Create, a copy
+// and Commit, for tools and tests.
+func (s *Store) Put(ctx context.Context, env *Envelope, r io.Reader) error {
+	w, err := s.Create(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	if _, err := io.Copy(w, r); err != nil {
+		return err
+	}
+	return w.Commit(ctx)
+}
+
+// List returns the IDs of the stored messages, oldest first (IDs sort by
+// time).
+func (s *Store) List() ([]string, error) {
+	entries, err := os.ReadDir(s.cfg.Path)
+	if err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", s.cfg.Path, err)
+	}
+	var ids []string
+	for _, e := range entries {
+		name := e.Name()
+		if msgID, ok := strings.CutSuffix(name, Ext); ok && id.Valid(msgID) && e.Type().IsRegular() {
+			ids = append(ids, msgID)
+		}
+	}
+	return ids, nil
+}
