@@ -1,0 +1,81 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestCheckFiles(t *testing.T) {
+	dir := t.TempDir()
+	readable := filepath.Join(dir, "domains.txt")
+	if err := os.WriteFile(readable, []byte("example.org\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.txt")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Tests run as root in CI, and root ignores permission bits, so an
+	// unusable path is one under a regular file.
+	regular := filepath.Join(dir, "file")
+	if err := os.WriteFile(regular, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	existingLog := filepath.Join(dir, "old.log")
+	if err := os.WriteFile(existingLog, []byte("kept\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		edit func(c *Config)
+		want []string // substrings, one per expected problem
+	}{
+		{"all fine", func(c *Config) {
+			c.LocalDomains, c.LocalMailboxes = readable, empty
+			c.StorePath = filepath.Join(dir, "new", "spool")
+			c.LogPath = filepath.Join(dir, "logs", "f.log")
+		}, nil},
+		{"nothing to check", func(c *Config) { c.StoreData, c.StorePath = false, regular }, nil},
+		{"missing lists", func(c *Config) {
+			c.LocalDomains = filepath.Join(dir, "nope.txt")
+			c.LocalMailboxes = filepath.Join(dir, "nope2.txt")
+		}, []string{"local_domains: open", "local_mailboxes: open"}},
+		{"list is a directory", func(c *Config) { c.LocalDomains = dir }, []string{"local_domains: read"}},
+		{"store path under a file", func(c *Config) { c.StorePath = filepath.Join(regular, "sub") }, []string{"store_path: mkdir"}},
+		{"store path is a file", func(c *Config) { c.StorePath = regular }, []string{"store_path: mkdir"}},
+		{"log under a file", func(c *Config) { c.LogPath = filepath.Join(regular, "sub", "f.log") }, []string{"log_path: mkdir"}},
+		{"log is a directory", func(c *Config) { c.LogPath = dir }, []string{"log_path: open"}},
+		{"existing log", func(c *Config) { c.LogPath = existingLog }, nil},
+		{"everything at once", func(c *Config) {
+			c.LocalDomains = filepath.Join(dir, "nope.txt")
+			c.LocalMailboxes = dir
+			c.StorePath = filepath.Join(regular, "a")
+			c.LogPath = filepath.Join(regular, "b", "c.log")
+		}, []string{"local_domains", "local_mailboxes", "store_path", "log_path"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			c.StorePath = filepath.Join(dir, "spool")
+			tt.edit(c)
+			probs := CheckFiles(c)
+			if len(probs) != len(tt.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(probs), len(tt.want), probs)
+			}
+			containsAll(t, probs, tt.want...)
+		})
+	}
+
+	// The checks leave no files behind and do not touch existing ones.
+	if _, err := os.Stat(filepath.Join(dir, "logs", "f.log")); !os.IsNotExist(err) {
+		t.Errorf("log file created by the check was left behind (err %v)", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "new", "spool")); len(entries) != 0 {
+		t.Errorf("store check left %d files behind", len(entries))
+	}
+	if b, _ := os.ReadFile(existingLog); string(b) != "kept\n" {
+		t.Errorf("existing log changed to %q", b)
+	}
+}

@@ -1,0 +1,152 @@
+package smtpd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"fakesmtp/internal/smtp"
+	"fakesmtp/internal/store"
+)
+
+// copyBufs are the buffers DATA content passes through on its way to
+// disk; pooled so that a busy server does not allocate 32 KiB per message.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
+
+// receiveData reads the message after 354 up to the real end of data,
+// stores it durably, and returns the final reply. Refusals (size, strict
+// line endings, storage failure) are given only after the end of data has
+// been read, so the client and server stay in step (RFC 5321 4.1.1.4:
+// the reply comes after the end of data).
+func (s *session) receiveData(ctx context.Context) smtp.Reply {
+	defer s.reset()
+	env := s.envelope()
+	var (
+		sw       *store.Writer
+		storeErr error
+	)
+	if s.cfg.StoreData {
+		sw, storeErr = s.srv.deps.Store.Create(ctx, env)
+		if sw != nil {
+			defer sw.Abort()
+		}
+	}
+	// While reading content the deadline is an idle timeout, renewed on
+	// every read.
+	s.dc.idle.Store(int64(s.cfg.ReceiveTimeout))
+	defer s.dc.idle.Store(0)
+
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	dr := smtp.NewDotReader(s.br)
+	tooBig := false
+	for {
+		n, err := dr.Read(buf)
+		if n > 0 && !tooBig {
+			if dr.Stats().Bytes > s.cfg.MaxDataSize {
+				// Keep reading to the end of data, storing nothing more.
+				tooBig = true
+			} else if sw != nil && storeErr == nil {
+				_, storeErr = sw.Write(buf[:n])
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			s.refused++
+			if isTimeout(err) {
+				if s.srv.stopping.Load() {
+					return s.shutdownReply()
+				}
+				s.reason = "timeout during DATA"
+				return smtp.ReplyTimeout
+			}
+			s.reason = "client disconnected during DATA"
+			if !errors.Is(err, io.ErrUnexpectedEOF) {
+				s.reason = "read error during DATA: " + err.Error()
+			}
+			return smtp.Reply{}
+		}
+	}
+	st := dr.Stats()
+	s.noteContent(env.ID, st)
+	switch {
+	case tooBig:
+		s.refused++
+		s.log.Info("message refused: too big", "size_over", s.cfg.MaxDataSize)
+		return smtp.ReplyTooBig
+	case s.cfg.StrictLineEndings && (st.BareLF > 0 || st.BareCR > 0):
+		s.refused++
+		s.log.Info("message refused: bare CR/LF", "bare_lf", st.BareLF, "bare_cr", st.BareCR)
+		return smtp.ReplyBareLineEnd
+	case storeErr != nil:
+		s.refused++
+		s.srv.deps.Logger.Error("message not stored", "session", s.id, "id", env.ID, "err", storeErr)
+		return smtp.ReplyStoreFailed
+	}
+	if sw != nil {
+		if err := sw.Commit(ctx); err != nil {
+			s.refused++
+			s.srv.deps.Logger.Error("message not stored", "session", s.id, "id", env.ID, "err", err)
+			return smtp.ReplyStoreFailed
+		}
+	}
+	if s.cfg.DoTempFail {
+		// The junk is kept (durably, above), but the sender is told to
+		// come back later: a real MTA retries at the real MX.
+		s.refused++
+		s.reason = "temp-fail"
+		s.log.Info("message stored, temp-failed", "id", env.ID, "size", st.Bytes, "stored", sw != nil)
+		return smtp.ReplyTempFail
+	}
+	s.accepted++
+	s.log.Info("message accepted", "id", env.ID, "from", env.MailFrom, "rcpts", len(env.RcptTo), "size", st.Bytes, "stored", sw != nil)
+	return smtp.NewReply(250, smtp.EnhancedCode{2, 0, 0}, "Ok: queued as %s", env.ID)
+}
+
+// envelope builds the stored envelope of the current transaction.
+func (s *session) envelope() *store.Envelope {
+	env := &store.Envelope{
+		ID:         s.srv.deps.IDs.New(),
+		Session:    s.id,
+		ClientIP:   s.client.Addr(),
+		ClientPort: s.client.Port(),
+		Helo:       s.helo,
+		MailFrom:   s.tx.from.String(),
+		ReceivedAt: s.srv.deps.Now(),
+		Hostname:   s.cfg.Hostname,
+		Protocol:   s.protocol(),
+	}
+	for _, r := range s.tx.rcpts {
+		env.RcptTo = append(env.RcptTo, r.String())
+	}
+	return env
+}
+
+// protocol is the Received header's "with" keyword: SMTP after HELO,
+// ESMTP after EHLO (RFC 3848), UTF8SMTP with SMTPUTF8 (RFC 6531 3.7.3).
+func (s *session) protocol() string {
+	switch {
+	case s.tx.smtputf8:
+		return "UTF8SMTP"
+	case s.esmtp:
+		return "ESMTP"
+	}
+	return "SMTP"
+}
+
+// noteContent logs what is worth knowing about the client's content.
+func (s *session) noteContent(msgID string, st smtp.DataStats) {
+	if st.BareLF > 0 || st.BareCR > 0 {
+		s.log.Warn("bare CR/LF in message content", "id", msgID, "bare_lf", st.BareLF, "bare_cr", st.BareCR)
+	}
+	if st.LongLines > 0 {
+		s.log.Info("lines over 998 characters in message", "id", msgID, "lines", st.LongLines)
+	}
+	if st.EightBit && !s.tx.body8bit && !s.tx.smtputf8 {
+		s.log.Info("8-bit content without BODY=8BITMIME", "id", msgID)
+	}
+}

@@ -1,0 +1,285 @@
+// Package smtpd is fakesmtp's SMTP server: a Server that listens, accepts
+// and limits connections and shuts down gracefully, and one session per
+// connection that runs the RFC 5321 dialogue, applies the original
+// FakeSMTP policies (banner delay, early talk, tarpit, limits, temp-fail)
+// and hands accepted messages to the store.
+package smtpd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fakesmtp/internal/id"
+	"fakesmtp/internal/smtp"
+	"fakesmtp/internal/store"
+)
+
+// Defaults and caps, each with its reason.
+const (
+	// DefaultMaxLineLength caps a command line, CRLF included. RFC 5321
+	// 4.5.3.1.4 sets 512, and lets extensions lengthen MAIL/RCPT; like
+	// Postfix (2048) and go-smtp (2000) we take a little over 2 KiB.
+	DefaultMaxLineLength = 2048
+	// DefaultErrorDelayMax caps the tarpit delay (ErrorDelay × errors), so
+	// a session is never stalled past typical client timeouts: RFC 5321
+	// 4.5.3.2 has clients wait 5 minutes for most replies, and 30 s
+	// wastes a bot's time without tripping a real client.
+	DefaultErrorDelayMax = 30 * time.Second
+	// rejectWriteTimeout bounds the write of a refusal to a connection
+	// over the session limit, so a client that never reads costs nothing.
+	rejectWriteTimeout = 5 * time.Second
+	// readBufferSize is the per-session read buffer.
+	readBufferSize = 4096
+)
+
+// Config holds the session rules. Zero values mean "none" unless noted.
+type Config struct {
+	// Hostname is used in the banner, the EHLO reply and Received headers.
+	Hostname string
+	// ReceiveTimeout is the time allowed to read one command line, or
+	// between two reads of DATA content; on expiry the client gets
+	// 421 4.4.2. Must be > 0.
+	ReceiveTimeout time.Duration
+	// MaxErrors is how many errors are tolerated; the next one gets
+	// 421 4.7.0 and the session closes.
+	MaxErrors int
+	// MaxNoop and MaxVrfy are how many NOOP and VRFY+EXPN commands are
+	// tolerated; the next one gets 421 4.7.0.
+	MaxNoop, MaxVrfy int
+	// MaxRcpt is the number of recipients per message; the excess RCPT
+	// gets 452 4.5.3 (RFC 5321 4.5.3.1.10). Must be >= 1.
+	MaxRcpt int
+	// MaxMessages is the number of messages per session; 0 is unlimited.
+	MaxMessages int
+	// MaxSessions is the number of concurrent sessions; the next
+	// connection gets 421 4.7.0 at once, without banner. Must be >= 1.
+	MaxSessions int
+	// StoreData keeps accepted messages in the Store.
+	StoreData bool
+	// MaxDataSize is the largest message, in bytes, advertised as SIZE.
+	MaxDataSize int64
+	// Verbose logs every command and reply.
+	Verbose bool
+	// BannerDelay is the wait before the 220 banner.
+	BannerDelay time.Duration
+	// ErrorDelay is the tarpit step: each reply waits ErrorDelay × the
+	// errors so far, at most ErrorDelayMax (DefaultErrorDelayMax if 0).
+	ErrorDelay, ErrorDelayMax time.Duration
+	// DoTempFail answers DATA (store off) or the end of data (store on)
+	// with 421 4.3.2, so real senders retry elsewhere.
+	DoTempFail bool
+	// DoEarlyTalk refuses clients that send before they may.
+	DoEarlyTalk bool
+	// StrictLineEndings refuses messages with bare CR or LF (550 5.5.2)
+	// and command lines ending in bare LF (500 5.5.2).
+	StrictLineEndings bool
+	// MaxLineLength caps a command line (DefaultMaxLineLength if 0).
+	MaxLineLength int
+}
+
+// RecipientChecker decides whether a recipient is accepted; it returns
+// the zero Reply to accept.
+type RecipientChecker interface {
+	CheckRecipient(p smtp.Path) smtp.Reply
+}
+
+// Deps are the parts a Server uses. Logger and SessionLog are required;
+// Store is required when Config.StoreData is set.
+type Deps struct {
+	Store      *store.Store
+	Recipients RecipientChecker // nil accepts every recipient
+	IDs        *id.Generator
+	Logger     *slog.Logger // application events
+	SessionLog *slog.Logger // one line per session event
+	Now        func() time.Time
+	// Sleep waits d or until ctx ends, reporting whether d passed; it is
+	// the tarpit and banner-delay clock (tests record instead of waiting).
+	Sleep func(ctx context.Context, d time.Duration) bool
+}
+
+// Server accepts SMTP connections. Create it with New.
+type Server struct {
+	cfg  Config
+	deps Deps
+
+	active   atomic.Int64 // sessions running now
+	total    atomic.Int64 // sessions started since New
+	stopping atomic.Bool  // Shutdown has begun: no new work
+	hardStop atomic.Bool  // the grace period is over
+
+	// stopCtx is cancelled at the end of the grace period; tarpit and
+	// banner waits watch it.
+	stopCtx    context.Context
+	stopCancel context.CancelFunc
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
+	wg        sync.WaitGroup
+}
+
+// New checks cfg and deps and returns a Server ready to Serve.
+func New(cfg Config, deps Deps) (*Server, error) {
+	var errs []error
+	if cfg.Hostname == "" {
+		errs = append(errs, errors.New("empty hostname"))
+	}
+	if cfg.ReceiveTimeout <= 0 {
+		errs = append(errs, errors.New("receive timeout must be > 0"))
+	}
+	if cfg.MaxRcpt < 1 || cfg.MaxSessions < 1 {
+		errs = append(errs, errors.New("max recipients and max sessions must be >= 1"))
+	}
+	if cfg.MaxErrors < 0 || cfg.MaxNoop < 0 || cfg.MaxVrfy < 0 || cfg.MaxMessages < 0 {
+		errs = append(errs, errors.New("limits must be >= 0"))
+	}
+	if cfg.MaxDataSize <= 0 {
+		errs = append(errs, errors.New("max data size must be > 0"))
+	}
+	if cfg.StoreData && deps.Store == nil {
+		errs = append(errs, errors.New("store_data without a store"))
+	}
+	if deps.Logger == nil || deps.SessionLog == nil {
+		errs = append(errs, errors.New("loggers are required"))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("smtpd: %w", errors.Join(errs...))
+	}
+	if cfg.MaxLineLength == 0 {
+		cfg.MaxLineLength = DefaultMaxLineLength
+	}
+	if cfg.ErrorDelayMax == 0 {
+		cfg.ErrorDelayMax = DefaultErrorDelayMax
+	}
+	if deps.IDs == nil {
+		deps.IDs = id.NewGenerator(deps.Now)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Sleep == nil {
+		deps.Sleep = sleep
+	}
+	srv := &Server{
+		cfg:       cfg,
+		deps:      deps,
+		listeners: map[net.Listener]struct{}{},
+		sessions:  map[*session]struct{}{},
+	}
+	srv.stopCtx, srv.stopCancel = context.WithCancel(context.Background())
+	return srv, nil
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("smtpd: server closed")
+
+// Serve accepts connections on ln until Shutdown. It always returns a
+// non-nil error: ErrServerClosed after Shutdown.
+func (srv *Server) Serve(ln net.Listener) error {
+	srv.mu.Lock()
+	if srv.stopping.Load() {
+		srv.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	srv.listeners[ln] = struct{}{}
+	srv.mu.Unlock()
+	defer func() {
+		srv.mu.Lock()
+		delete(srv.listeners, ln)
+		srv.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if srv.stopping.Load() {
+				return ErrServerClosed
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("smtpd: accept: %w", err)
+			}
+			// EMFILE and friends: back off and retry, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			srv.deps.Logger.Warn("accept failed; retrying", "err", err, "delay", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		srv.handle(conn)
+	}
+}
+
+// handle starts a session for conn, or refuses it when the server is full.
+func (srv *Server) handle(conn net.Conn) {
+	n := srv.active.Add(1)
+	if n > int64(srv.cfg.MaxSessions) {
+		srv.active.Add(-1)
+		srv.deps.SessionLog.Warn("connection refused: too many sessions",
+			"client", conn.RemoteAddr().String(), "sessions", n-1, "max_sessions", srv.cfg.MaxSessions)
+		go func() {
+			conn.SetWriteDeadline(time.Now().Add(rejectWriteTimeout))
+			conn.Write(smtp.ReplyTooManyConns.Format())
+			conn.Close()
+		}()
+		return
+	}
+	s := newSession(srv, conn, int(n))
+	srv.mu.Lock()
+	srv.sessions[s] = struct{}{}
+	srv.wg.Add(1)
+	srv.mu.Unlock()
+	go func() {
+		defer func() {
+			srv.mu.Lock()
+			delete(srv.sessions, s)
+			srv.mu.Unlock()
+			srv.active.Add(-1)
+			srv.wg.Done()
+		}()
+		s.serve(srv.stopCtx)
+	}()
+}
+
+// ActiveSessions returns the number of sessions running now.
+func (srv *Server) ActiveSessions() int { return int(srv.active.Load()) }
+
+// Shutdown stops accepting connections and lets sessions finish: a session
+// between transactions is told 421 4.3.2 at once, one inside a
+// transaction may complete it. When ctx ends, the remaining sessions are
+// told 421 4.3.2 and closed, and their unfinished messages are dropped.
+// Shutdown returns once every session has ended.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.mu.Lock()
+	srv.stopping.Store(true)
+	for ln := range srv.listeners {
+		ln.Close()
+	}
+	for s := range srv.sessions {
+		s.wakeIfIdle()
+	}
+	srv.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { srv.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	srv.hardStop.Store(true)
+	srv.stopCancel()
+	srv.mu.Lock()
+	for s := range srv.sessions {
+		s.wake()
+	}
+	srv.mu.Unlock()
+	<-done
+	return ctx.Err()
+}
