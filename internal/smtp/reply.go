@@ -30,7 +30,9 @@ type Reply struct {
 }
 
 // Error lets a Reply travel as an error through store and policy code.
-func (r Reply) Error() string { return strconv.Itoa(r.Code) + " " + r.Enhanced.String() + " " + strings.Join(r.Lines, " ") }
+func (r Reply) Error() string {
+	return strconv.Itoa(r.Code) + " " + r.Enhanced.String() + " " + strings.Join(r.Lines, " ")
+}
 
 // IsZero reports whether r is the zero Reply, which means "no reply".
 func (r Reply) IsZero() bool { return r.Code == 0 }
