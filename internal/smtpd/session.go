@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -286,7 +285,7 @@ func (s *session) earlyTalker(when string) smtp.Reply {
 	s.earlyTalk = true
 	s.reason = "early talk " + when
 	buf, _ := s.br.Peek(min(s.br.Buffered(), 100))
-	s.log.Warn("early talk", "when", when, "bytes", strconv.Quote(string(buf)))
+	s.log.Warn("early talk", "when", when, "bytes", string(buf))
 	return smtp.ReplyEarlyTalk
 }
 
@@ -376,7 +375,8 @@ func logLine(cmd smtp.Command, raw string) string {
 	if len(raw) > 600 {
 		raw = raw[:600] + "..."
 	}
-	return strconv.Quote(raw)
+	// The text handler quotes and escapes control characters.
+	return raw
 }
 
 func firstLine(r smtp.Reply) string {

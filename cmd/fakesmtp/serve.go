@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"fakesmtp/internal/config"
+	"fakesmtp/internal/id"
+	"fakesmtp/internal/logfile"
+	"fakesmtp/internal/policy"
+	"fakesmtp/internal/smtpd"
+	"fakesmtp/internal/store"
+)
+
+// serve runs the receiver until SIGINT or SIGTERM.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, _, err := loadSettings("serve", args, stderr)
+	if err == flag.ErrHelp {
+		return 0
+	}
+	if err != nil {
+		printProblems(stderr, err)
+		return 2
+	}
+	if ps := config.CheckFiles(cfg); len(ps) > 0 {
+		printProblems(stderr, ps)
+		return 2
+	}
+
+	appLog, sessLog, closeLogs, err := openLogs(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+		return 1
+	}
+	defer closeLogs()
+
+	rcpts, err := policy.NewRecipients(cfg.LocalDomains, cfg.LocalMailboxes)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+		return 1
+	}
+	var st *store.Store
+	if cfg.StoreData {
+		st, err = store.New(store.Config{Path: cfg.StorePath, Fsync: cfg.Fsync}, appLog)
+		if err != nil {
+			fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+			return 1
+		}
+	}
+	srv, err := smtpd.New(sessionRules(cfg), smtpd.Deps{
+		Store:      st,
+		Recipients: rcpts,
+		IDs:        id.NewGenerator(nil),
+		Logger:     appLog,
+		SessionLog: sessLog,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+		return 1
+	}
+
+	// Open every listener before serving any, so that a port in use is
+	// reported at start and nothing half-starts.
+	var lns []net.Listener
+	for _, addr := range cfg.Listen {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			fmt.Fprintf(stderr, "fakesmtp: cannot listen on %s: %v\n", addr, listenHint(err))
+			return 1
+		}
+		lns = append(lns, ln)
+	}
+
+	where := "not stored (store_data = false)"
+	if st != nil {
+		where = st.Path()
+	}
+	var addrs []string
+	for _, ln := range lns {
+		addrs = append(addrs, ln.Addr().String())
+	}
+	fmt.Fprintf(stdout, "fakesmtp: %s mode, listening on %s, mail stored in %s\n", cfg.Mode, strings.Join(addrs, ", "), where)
+	appLog.Info("started", "version", versionString(), "mode", cfg.Mode, "listen", strings.Join(addrs, ","),
+		"store", where, "hostname", cfg.Hostname, "log_path", cfg.LogPath)
+	if d, m := rcpts.Counts(); d+m > 0 {
+		appLog.Info("recipient lists loaded", "domains", d, "mailboxes", m)
+	}
+
+	// Signals are handled here and nowhere else.
+	stop := make(chan os.Signal, 2)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(stop)
+	defer signal.Stop(hup)
+
+	serveErr := make(chan error, len(lns))
+	for _, ln := range lns {
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
+
+	code := 0
+loop:
+	for {
+		select {
+		case <-hup:
+			if err := rcpts.Reload(); err != nil {
+				appLog.Error("reload of recipient lists failed; keeping the old ones", "err", err)
+				continue
+			}
+			d, m := rcpts.Counts()
+			appLog.Info("recipient lists reloaded", "domains", d, "mailboxes", m)
+		case sig := <-stop:
+			appLog.Info("shutting down", "signal", sig.String(), "grace", cfg.ShutdownGrace)
+			break loop
+		case err := <-serveErr:
+			if !errors.Is(err, smtpd.ErrServerClosed) {
+				appLog.Error("listener failed", "err", err)
+				code = 1
+				break loop
+			}
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	gctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(gctx); err != nil {
+		appLog.Warn("grace period over; remaining sessions were closed with 421", "grace", cfg.ShutdownGrace)
+	}
+	appLog.Info("stopped")
+	return code
+}
+
+// sessionRules hands the session its part of the settings.
+func sessionRules(c *config.Config) smtpd.Config {
+	return smtpd.Config{
+		Hostname:          c.Hostname,
+		ReceiveTimeout:    c.ReceiveTimeout,
+		MaxErrors:         c.MaxSMTPErrors,
+		MaxNoop:           c.MaxSMTPNoop,
+		MaxVrfy:           c.MaxSMTPVrfy,
+		MaxRcpt:           c.MaxSMTPRcpt,
+		MaxMessages:       c.MaxMessages,
+		MaxSessions:       c.MaxSessions,
+		StoreData:         c.StoreData,
+		MaxDataSize:       c.MaxDataSize,
+		Verbose:           c.VerboseLogging,
+		BannerDelay:       c.BannerDelay,
+		ErrorDelay:        c.ErrorDelay,
+		ErrorDelayMax:     c.ErrorDelayMax,
+		DoTempFail:        c.DoTempFail,
+		DoEarlyTalk:       c.DoEarlyTalk,
+		StrictLineEndings: c.StrictLineEndings,
+	}
+}
+
+// openLogs builds the application and session loggers: both on stderr
+// when log_path is empty, else the monthly files fakesmtp-MM.log and
+// sessions-MM.log (the original's rotation).
+func openLogs(c *config.Config, stderr io.Writer) (app, sess *slog.Logger, closeFn func(), err error) {
+	if c.LogPath == "" {
+		w := logfile.NewLocked(stderr)
+		app = slog.New(slog.NewTextHandler(w, nil)).With("log", "app")
+		sess = slog.New(slog.NewTextHandler(w, nil)).With("log", "session")
+		return app, sess, func() {}, nil
+	}
+	aw, err := logfile.New(c.LogPath, "fakesmtp", nil)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("log_path %s: %w", c.LogPath, err)
+	}
+	sw, err := logfile.New(c.LogPath, "sessions", nil)
+	if err != nil {
+		aw.Close()
+		return nil, nil, nil, fmt.Errorf("log_path %s: %w", c.LogPath, err)
+	}
+	app = slog.New(slog.NewTextHandler(aw, nil))
+	sess = slog.New(slog.NewTextHandler(sw, nil))
+	return app, sess, func() { aw.Close(); sw.Close() }, nil
+}
+
+// listenHint adds what to do about the usual listen errors.
+func listenHint(err error) string {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return msg + " (another program uses this port; stop it or choose another with --listen)"
+	case errors.Is(err, syscall.EACCES):
+		return msg + " (ports below 1024 need root or CAP_NET_BIND_SERVICE; try --listen 127.0.0.1:2525)"
+	}
+	return msg
+}
