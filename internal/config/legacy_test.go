@@ -26,7 +26,7 @@ func TestLegacySample(t *testing.T) {
 		StoreData:      true,
 		StorePath:      `C:\fakeSMTP\spool`,
 		MaxDataSize:    1048576,
-		LogPath:        `C:\fakeSMTP\logs\fakesmtp.log`,
+		LogPath:        `C:\fakeSMTP\logs`,
 		VerboseLogging: false,
 		BannerDelay:    2 * time.Second,
 		ErrorDelay:     250 * time.Millisecond,

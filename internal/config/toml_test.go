@@ -28,7 +28,7 @@ func TestTOMLExampleFile(t *testing.T) {
 		StoreData:      true,
 		StorePath:      "/var/spool/fakesmtp",
 		MaxDataSize:    2097152,
-		LogPath:        "/var/log/fakesmtp/fakesmtp.log",
+		LogPath:        "/var/log/fakesmtp",
 		BannerDelay:    time.Second,
 		ErrorDelay:     500 * time.Millisecond,
 		ErrorDelayMax:  30 * time.Second,

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test of fakesmtp, as CI does: installs the real clients the
+# end-to-end tests drive (Debian packages), then the format check, go vet,
+# the race-enabled test suite, short fuzz runs and the cross-builds.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Real clients used by the tests. Installed here, never assumed.
+need=()
+command -v swaks >/dev/null 2>&1 || need+=(swaks)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if ((${#need[@]})); then
+  echo "== installing ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(find . -name '*.go' -not -path './.git/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 ./...
+
+echo "== fuzz smoke (10s each)"
+go test -run='^$' -fuzz='^FuzzDotReader$' -fuzztime=10s ./internal/smtp
+go test -run='^$' -fuzz='^FuzzParseCommand$' -fuzztime=10s ./internal/smtp
+
+echo "== cross-builds"
+GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/fakesmtp
+GOOS=darwin GOARCH=arm64 go build -o /dev/null ./cmd/fakesmtp
+GOOS=linux GOARCH=arm64 go build -o /dev/null ./cmd/fakesmtp
+
+echo "== all tests passed"
