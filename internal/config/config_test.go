@@ -116,8 +116,9 @@ func TestModePresets(t *testing.T) {
 			return c.Listen[0] == "127.0.0.1:2525" && c.ReceiveTimeout == 5*time.Minute && c.MaxSessions == 100 && !c.DoEarlyTalk
 		}, []string{"listen", "receive_timeout", "max_messages", "max_sessions", "max_data_size", "verbose_logging", "banner_delay", "error_delay", "do_early_talk"}},
 		{ModeProxy, func(c *Config) bool {
-			return c.Listen[0] == ":25" && c.StoreData && c.ReceiveTimeout == 8*time.Second && c.MaxSessions == 16
-		}, nil},
+			return c.Listen[0] == ":25" && c.StoreData && c.ReceiveTimeout == 8*time.Second && c.MaxSessions == 16 &&
+				c.BannerDelay == 0 && c.ErrorDelay == 0 && !c.DoEarlyTalk
+		}, []string{"banner_delay", "error_delay", "do_early_talk"}},
 		{ModeCollector, func(c *Config) bool {
 			return c.Listen[0] == ":25" && c.StoreData && c.BannerDelay == time.Second && c.ErrorDelay == 500*time.Millisecond && c.DoEarlyTalk
 		}, nil},

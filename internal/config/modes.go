@@ -139,8 +139,13 @@ func applyPreset(c *Config, m Mode) {
 		c.ErrorDelay = devErrorDelay
 		c.DoEarlyTalk = devDoEarlyTalk
 	case ModeProxy:
+		// A proxy takes mail from known senders on behalf of another MTA:
+		// no banner delay, tarpit or early-talk trap to trip them.
 		c.Listen = []string{defaultListen}
 		c.StoreData = true
+		c.BannerDelay = 0
+		c.ErrorDelay = 0
+		c.DoEarlyTalk = false
 	case ModeCollector:
 		c.Listen = []string{defaultListen}
 		c.StoreData = true

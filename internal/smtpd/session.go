@@ -187,8 +187,8 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 	// RFC 2920 3.1: without PIPELINING every command waits for its reply;
 	// with it, EHLO, DATA, VRFY, EXPN and NOOP still end a group. Input
 	// already buffered behind such a command was sent too early.
-	if s.cfg.DoEarlyTalk && s.br.Buffered() > 0 && cmd.Verb != smtp.VerbQuit &&
-		(!s.esmtp || mustEndGroup[cmd.Verb]) {
+	if s.cfg.DoEarlyTalk && cmd.Verb != smtp.VerbQuit && (!s.esmtp || mustEndGroup[cmd.Verb]) &&
+		(s.br.Buffered() > 0 || pendingInput(s.conn)) {
 		return s.earlyTalker("after " + cmd.Verb.String())
 	}
 	return s.dispatch(ctx, cmd)
@@ -284,6 +284,12 @@ func (s *session) tarpitDelay() time.Duration {
 func (s *session) earlyTalker(when string) smtp.Reply {
 	s.earlyTalk = true
 	s.reason = "early talk " + when
+	if s.br.Buffered() == 0 {
+		// The early bytes are still in the kernel (pendingInput): pull
+		// them in to log them; they are there, so this does not wait.
+		s.dc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		s.br.Peek(1)
+	}
 	buf, _ := s.br.Peek(min(s.br.Buffered(), 100))
 	s.log.Warn("early talk", "when", when, "bytes", string(buf))
 	return smtp.ReplyEarlyTalk

@@ -1,0 +1,9 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd)
+
+package smtpd
+
+import "net"
+
+// pendingInput cannot look into the socket buffer on this platform; early
+// talk is then detected from the bytes already read.
+func pendingInput(c net.Conn) bool { return false }
