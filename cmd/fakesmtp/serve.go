@@ -91,7 +91,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, ln := range lns {
 		addrs = append(addrs, ln.Addr().String())
 	}
-	fmt.Fprintf(stdout, "fakesmtp: %s mode, listening on %s, mail stored in %s\n", cfg.Mode, strings.Join(addrs, ", "), where)
 	appLog.Info("started", "version", versionString(), "mode", cfg.Mode, "listen", strings.Join(addrs, ","),
 		"store", where, "hostname", cfg.Hostname, "log_path", cfg.LogPath)
 	if d, m := rcpts.Counts(); d+m > 0 {
@@ -105,6 +104,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(stop)
 	defer signal.Stop(hup)
+	// The readiness line comes only now: whoever waits for it may signal at once.
+	fmt.Fprintf(stdout, "fakesmtp: %s mode, listening on %s, mail stored in %s\n", cfg.Mode, strings.Join(addrs, ", "), where)
 
 	serveErr := make(chan error, len(lns))
 	for _, ln := range lns {

@@ -87,7 +87,8 @@ type Config struct {
 	// MaxDataSize is the largest message accepted, in bytes (key
 	// max_data_size); at least 1024. It is announced as EHLO SIZE.
 	MaxDataSize int64
-	// LogPath is the log file (key log_path); "" means stderr only.
+	// LogPath is the folder of the monthly log files fakesmtp-MM.log and
+	// sessions-MM.log (key log_path); "" means stderr only.
 	LogPath string
 	// VerboseLogging logs every command and reply (key verbose_logging).
 	VerboseLogging bool
@@ -95,9 +96,9 @@ type Config struct {
 	// banner_delay); 0 greets at once. Clients that talk before the
 	// greeting are early talkers (see DoEarlyTalk).
 	BannerDelay time.Duration
-	// ErrorDelay is the tarpit step (key error_delay): each error reply is
-	// delayed by ErrorDelay × the session's error count; 0 disables the
-	// tarpit.
+	// ErrorDelay is the tarpit step (key error_delay): once a session has
+	// made errors, each reply is delayed by ErrorDelay × its error count so
+	// far; 0 disables the tarpit.
 	ErrorDelay time.Duration
 	// ErrorDelayMax caps the tarpit delay (key error_delay_max), so a
 	// session cannot be held longer than this per reply.

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 )
 
 // CheckFiles checks the files and directories c names, as the running
@@ -15,8 +13,8 @@ import (
 //   - local_domains and local_mailboxes, when set, can be opened and read;
 //   - store_path, when store_data is on, exists or can be created, and a
 //     file can be created in it and removed again;
-//   - log_path, when set, can be opened for appending, its directory being
-//     created if needed.
+//   - log_path, when set, is a folder that exists or can be created, and
+//     in which the monthly log files can be created.
 //
 // Load does not call it, because a pure function of its inputs is easier to
 // test and reuse; main and check-config do. It creates the directories it
@@ -41,7 +39,7 @@ func CheckFiles(c *Config) Problems {
 		}
 	}
 	if c.LogPath != "" {
-		if err := checkAppendable(c.LogPath); err != nil {
+		if err := checkWritableDir(c.LogPath); err != nil {
 			probs.add("log_path: %v", err)
 		}
 	}
@@ -82,25 +80,4 @@ func checkWritableDir(dir string) error {
 		return err
 	}
 	return cerr
-}
-
-// checkAppendable opens path for appending, as the log writer will, and
-// removes it again if it did not exist before.
-func checkAppendable(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return err
-	}
-	_, statErr := os.Stat(path)
-	existed := !errors.Is(statErr, fs.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if !existed {
-		return os.Remove(path)
-	}
-	return nil
 }

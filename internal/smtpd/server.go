@@ -223,15 +223,20 @@ func (srv *Server) handle(conn net.Conn) {
 		srv.active.Add(-1)
 		srv.deps.SessionLog.Warn("connection refused: too many sessions",
 			"client", conn.RemoteAddr().String(), "sessions", n-1, "max_sessions", srv.cfg.MaxSessions)
-		go func() {
-			conn.SetWriteDeadline(time.Now().Add(rejectWriteTimeout))
-			conn.Write(smtp.ReplyTooManyConns.Format())
-			conn.Close()
-		}()
+		go refuse(conn, smtp.ReplyTooManyConns)
+		return
+	}
+	srv.mu.Lock()
+	if srv.stopping.Load() {
+		// Accepted just as Shutdown closed the listener. Shutdown may
+		// already wait for the sessions, or have returned: a session
+		// started now would be a wg.Add racing wg.Wait.
+		srv.mu.Unlock()
+		srv.active.Add(-1)
+		go refuse(conn, smtp.ReplyShuttingDown)
 		return
 	}
 	s := newSession(srv, conn, int(n))
-	srv.mu.Lock()
 	srv.sessions[s] = struct{}{}
 	srv.wg.Add(1)
 	srv.mu.Unlock()
@@ -245,6 +250,15 @@ func (srv *Server) handle(conn net.Conn) {
 		}()
 		s.serve(srv.stopCtx)
 	}()
+}
+
+// refuse writes r to a connection that gets no session and closes it.
+// Callers run it on its own goroutine, so that a client that never reads
+// cannot hold up the accept loop.
+func refuse(conn net.Conn, r smtp.Reply) {
+	conn.SetWriteDeadline(time.Now().Add(rejectWriteTimeout))
+	conn.Write(r.Format())
+	conn.Close()
 }
 
 // ActiveSessions returns the number of sessions running now.

@@ -347,11 +347,13 @@ type deadlineConn struct {
 }
 
 func (c *deadlineConn) Read(p []byte) (int, error) {
-	if c.stopped.Load() {
-		return 0, os.ErrDeadlineExceeded
-	}
 	if d := c.idle.Load(); d > 0 {
 		c.Conn.SetReadDeadline(time.Now().Add(time.Duration(d)))
+	}
+	// Checked after the renewal above: a wake (stopped, then a deadline
+	// of now) landing before it would otherwise be undone by it.
+	if c.stopped.Load() {
+		return 0, os.ErrDeadlineExceeded
 	}
 	return c.Conn.Read(p)
 }
