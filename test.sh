@@ -30,8 +30,9 @@ echo "== go test -race"
 go test -race -count=1 ./...
 
 echo "== fuzz smoke (10s each)"
-go test -run='^$' -fuzz='^FuzzDotReader$' -fuzztime=10s ./internal/smtp
-go test -run='^$' -fuzz='^FuzzParseCommand$' -fuzztime=10s ./internal/smtp
+go test -run='^$' -fuzz='^FuzzDotReader$' -fuzztime=10s -fuzzminimizetime=2s ./internal/smtp
+go test -run='^$' -fuzz='^FuzzParseCommand$' -fuzztime=10s -fuzzminimizetime=2s ./internal/smtp
+go test -run='^$' -fuzz='^FuzzSession$' -fuzztime=10s -fuzzminimizetime=2s ./internal/smtpd
 
 echo "== cross-builds"
 GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/fakesmtp

@@ -82,6 +82,7 @@ func TestParseMailArg(t *testing.T) {
 		{in: "FROM:<a@" + strings.Repeat("b", 300) + ">", err: ErrPathTooLong},
 		{in: "FROM:<a@b> SIZE", path: "a@b", params: []string{"SIZE"}},
 		{in: "FROM:<a@b> SIZE=1 SIZE=2", err: ErrDupParam},
+		{in: "FROM:<a@b> size=1 SMTPUTF8 SMTPUTF8 BODY=8BITMIME", path: "a@b", params: []string{"SIZE=1", "SMTPUTF8", "BODY=8BITMIME"}, slips: 1},
 		{in: "FROM:<a@b> =x", err: ErrBadParam},
 		{in: "FROM:<a@b>SIZE=1", err: ErrSyntax},
 		{in: "TO:<a@b>", err: ErrSyntax},

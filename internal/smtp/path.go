@@ -142,7 +142,13 @@ func parsePathArg(arg, prefix string, reverse bool) (PathArg, error) {
 	if rest != "" && rest[0] != ' ' && rest[0] != '\t' {
 		return pa, ErrSyntax
 	}
-	pa.Params, err = parseParams(strings.TrimLeft(rest, " \t"))
+	var repeated bool
+	pa.Params, repeated, err = parseParams(strings.TrimLeft(rest, " \t"))
+	if repeated {
+		// Python's smtplib adds SMTPUTF8 itself, so a caller that also
+		// passes it sends "SMTPUTF8 SMTPUTF8": an exact repeat is harmless.
+		pa.Slips = append(pa.Slips, "parameter repeated")
+	}
 	return pa, err
 }
 
@@ -329,26 +335,32 @@ func validLdhStr(l string) bool {
 	return true
 }
 
-// parseParams splits "KEY=VALUE KEY2" (RFC 5321 4.1.2 esmtp-param).
-func parseParams(s string) ([]Param, error) {
+// parseParams splits "KEY=VALUE KEY2" (RFC 5321 4.1.2 esmtp-param). An
+// exact repeat of a parameter is dropped and reported; a repeat with
+// another value is ErrDupParam.
+func parseParams(s string) (ps []Param, repeated bool, err error) {
 	if s == "" {
-		return nil, nil
+		return nil, false, nil
 	}
-	var ps []Param
+next:
 	for _, f := range strings.Fields(s) {
 		k, v, has := strings.Cut(f, "=")
 		if !validParamKeyword(k) || has && !validParamValue(v) {
-			return ps, ErrBadParam
+			return ps, repeated, ErrBadParam
 		}
 		k = strings.ToUpper(k)
 		for _, p := range ps {
 			if p.Key == k {
-				return ps, ErrDupParam
+				if p.Value == v && p.HasValue == has {
+					repeated = true
+					continue next
+				}
+				return ps, repeated, ErrDupParam
 			}
 		}
 		ps = append(ps, Param{Key: k, Value: v, HasValue: has})
 	}
-	return ps, nil
+	return ps, repeated, nil
 }
 
 func validParamKeyword(k string) bool {
