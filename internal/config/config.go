@@ -132,6 +132,11 @@ type Config struct {
 	// (key fsync). Turn it off only for benchmarks and throwaway labs.
 	Fsync bool
 
+	// Screening holds the settings of the fake MX and collector defences
+	// (DNS lists, PROXY protocol, per-client limits, tarpit, traps,
+	// greylisting); see screening.go.
+	Screening
+
 	// File is the configuration file Load read, "" if none. It is not a
 	// key; Describe prints it in its header.
 	File string

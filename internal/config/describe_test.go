@@ -8,7 +8,7 @@ import (
 
 func TestDescribe(t *testing.T) {
 	opts := baseOpts()
-	opts.File = writeFile(t, "f.toml", "rbl_providers = [\"a.example\", \"b.example*2\"]\n")
+	opts.File = writeFile(t, "f.toml", "rbl_providers                     = [\"a.example\", \"b.example*2\"]\n")
 	opts.Env = []string{"FAKESMTP_MAX_SMTP_ERRORS=6"}
 	opts.Flags = []Flag{{"hostname", "mx.example.org"}}
 	c, p := mustLoad(t, opts)
@@ -40,13 +40,13 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		`hostname            = "mx.example.org"`,
-		`listen              = ["127.0.0.1:2525"]`,
-		`receive_timeout     = 5m0s`,
-		`max_smtp_errors     = 6`,
-		`rbl_providers       = ["a.example", "b.example*2"]`,
-		`rwl_providers       = []`,
-		`fsync               = true`,
+		`hostname                          = "mx.example.org"`,
+		`listen                            = ["127.0.0.1:2525"]`,
+		`receive_timeout                   = 5m0s`,
+		`max_smtp_errors                   = 6`,
+		`rbl_providers                     = ["a.example", "b.example*2"]`,
+		`rwl_providers                     = []`,
+		`fsync                             = true`,
 	} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, buf.String())

@@ -53,8 +53,12 @@ type keyDef struct {
 	field func(c *Config) any
 }
 
-// keyDefs is every key in documentation order. It is read-only.
-var keyDefs = []keyDef{
+// keyDefs is every key in documentation order: the original's, then the
+// screening keys (screening.go). It is read-only.
+var keyDefs = append(coreKeys[:len(coreKeys):len(coreKeys)], screeningKeys...)
+
+// coreKeys are the keys of the C# original and the core receiver.
+var coreKeys = []keyDef{
 	{Key{Name: "mode", Kind: KindMode, Help: "preset of defaults: dev, proxy, collector or fakemx"},
 		func(c *Config) any { return &c.Mode }},
 	{Key{Name: "hostname", Legacy: "HostName", Kind: KindString, Help: "name announced in the banner, EHLO reply and Received header"},
@@ -259,6 +263,13 @@ func parseDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err == nil {
 		return d, nil
+	}
+	// Whole days ("36d") read better than "864h" for greylist and trap
+	// lifetimes; time.ParseDuration has no day unit.
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, nerr := strconv.ParseInt(days, 10, 32); nerr == nil && n >= 0 {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
 	}
 	if _, nerr := strconv.ParseInt(s, 10, 64); nerr == nil {
 		return 0, fmt.Errorf("want a duration with a unit, got %q (write \"%ss\" or \"%sms\")", s, s, s)

@@ -39,6 +39,7 @@ func TestLegacySample(t *testing.T) {
 		LocalMailboxes: `C:\fakeSMTP\mailboxes.txt`,
 		ShutdownGrace:  10 * time.Second,
 		Fsync:          true,
+		Screening:      defaultScreening(),
 		File:           "testdata/FakeSMTP.exe.config",
 	}
 	if !reflect.DeepEqual(c, want) {

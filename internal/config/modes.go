@@ -120,6 +120,7 @@ func baseDefaults(tempDir string) *Config {
 		RBLProviders:   []string{},
 		ShutdownGrace:  defaultShutdownGrace,
 		Fsync:          defaultFsync,
+		Screening:      defaultScreening(),
 	}
 }
 

@@ -37,7 +37,18 @@ func TestTOMLExampleFile(t *testing.T) {
 		RBLProviders:   []string{"zen.spamhaus.org*3", "bl.spamcop.net"},
 		ShutdownGrace:  10 * time.Second,
 		Fsync:          true,
-		File:           "testdata/fakesmtp.toml",
+		Screening: Screening{
+			DNSResolver: "127.0.0.1:53", DNSTimeout: 3 * time.Second, DNSBLThreshold: 3, DNSWLThreshold: -1,
+			DNSBLReply: "421", ProxyProtocol: true, ProxyTrusted: []string{"10.0.0.0/8", "192.0.2.10"},
+			EarlyTalkAction: "enforce", BannerTeaser: true, MaxSessionsPerIP: 4, MaxConnectionsPerMinutePerIP: 30,
+			Tarpit: "stutter", StutterInterval: time.Second, MaxTarpitted: 10000, TarpitMaxTime: 10 * time.Minute,
+			TrapMailboxes: "/etc/fakesmtp/traps", TrapUnknownDomains: true, TrapTTL: 24 * time.Hour,
+			TrapState: "/var/lib/fakesmtp/traps.json", TrapListFile: "/var/lib/fakesmtp/trapped",
+			DNSBLServe: "127.0.0.1:5353", DNSBLZone: "trap.example.net",
+			GreylistDelay: 5 * time.Minute, GreylistExpire: 4 * time.Hour, GreylistPassTTL: 36 * 24 * time.Hour,
+			GreylistState: "/var/lib/fakesmtp/greylist.db",
+		},
+		File: "testdata/fakesmtp.toml",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("loaded\n%+v\nwant\n%+v", c, want)

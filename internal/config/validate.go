@@ -117,6 +117,7 @@ func (c *Config) validate(origin func(key string) string, skip map[string]bool) 
 			}
 		}
 	}
+	c.validateScreening(bad)
 	return probs
 }
 
