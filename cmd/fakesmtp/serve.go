@@ -17,6 +17,7 @@ import (
 	"fakesmtp/internal/id"
 	"fakesmtp/internal/logfile"
 	"fakesmtp/internal/policy"
+	"fakesmtp/internal/policy/dnsbl"
 	"fakesmtp/internal/smtpd"
 	"fakesmtp/internal/store"
 )
@@ -56,9 +57,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	lists, err := newDNSLists(cfg, appLog)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+		return 1
+	}
+	if lists.Enabled() {
+		// RFC 5782 section 7: check the lists before using them, then
+		// every 30 minutes.
+		sctx, cancel := context.WithTimeout(ctx, 2*cfg.DNSTimeout)
+		lists.SelfCheck(sctx)
+		cancel()
+		lctx, stopLists := context.WithCancel(ctx)
+		defer stopLists()
+		go lists.Run(lctx)
+	}
 	srv, err := smtpd.New(sessionRules(cfg), smtpd.Deps{
 		Store:      st,
 		Recipients: rcpts,
+		DNSBL:      lists,
 		IDs:        id.NewGenerator(nil),
 		Logger:     appLog,
 		SessionLog: sessLog,
@@ -165,7 +182,30 @@ func sessionRules(c *config.Config) smtpd.Config {
 		DoTempFail:        c.DoTempFail,
 		DoEarlyTalk:       c.DoEarlyTalk,
 		StrictLineEndings: c.StrictLineEndings,
+		DNSBLReject554:    c.DNSBLReply == "554",
 	}
+}
+
+// newDNSLists builds the DNS list checker from rbl_providers and
+// rwl_providers; with neither it checks nothing.
+func newDNSLists(c *config.Config, logger *slog.Logger) (*dnsbl.Checker, error) {
+	lcfg := dnsbl.Config{
+		Blocklists:     c.RBLProviders,
+		Allowlists:     c.RWLProviders,
+		Threshold:      c.DNSBLThreshold,
+		AllowThreshold: c.DNSWLThreshold,
+		Timeout:        c.DNSTimeout,
+		CheckPrivate:   c.DNSCheckPrivate,
+	}
+	if len(c.RBLProviders)+len(c.RWLProviders) == 0 {
+		return dnsbl.New(lcfg, nil, logger, nil)
+	}
+	res, err := dnsbl.NewResolver(c.DNSResolver, c.DNSTimeout)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("DNS lists", "resolver", res.Server(), "blocklists", strings.Join(c.RBLProviders, " "), "allowlists", strings.Join(c.RWLProviders, " "))
+	return dnsbl.New(lcfg, res, logger, nil)
 }
 
 // openLogs builds the application and session loggers: both on stderr

@@ -123,6 +123,7 @@ func (s *session) envelope() *store.Envelope {
 	for _, r := range s.tx.rcpts {
 		env.RcptTo = append(env.RcptTo, r.String())
 	}
+	env.Extra = append(env.Extra, s.lists.Verdict().Headers()...)
 	return env
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"fakesmtp/internal/id"
+	"fakesmtp/internal/policy/dnsbl"
 	"fakesmtp/internal/smtp"
 	"fakesmtp/internal/store"
 )
@@ -81,6 +82,9 @@ type Config struct {
 	StrictLineEndings bool
 	// MaxLineLength caps a command line (DefaultMaxLineLength if 0).
 	MaxLineLength int
+	// DNSBLReject554 refuses a listed client with 554 5.7.1 instead of
+	// 421 4.7.1 (dnsbl_reply), when StoreData is off.
+	DNSBLReject554 bool
 }
 
 // RecipientChecker decides whether a recipient is accepted; it returns
@@ -94,6 +98,8 @@ type RecipientChecker interface {
 type Deps struct {
 	Store      *store.Store
 	Recipients RecipientChecker // nil accepts every recipient
+	// DNSBL checks clients against DNS lists; nil checks nothing.
+	DNSBL      *dnsbl.Checker
 	IDs        *id.Generator
 	Logger     *slog.Logger // application events
 	SessionLog *slog.Logger // one line per session event

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"fakesmtp/internal/policy/dnsbl"
 	"fakesmtp/internal/smtp"
 )
 
@@ -42,6 +43,12 @@ type session struct {
 	accepted, refused    int
 	earlyTalk            bool
 	reason               string // why the session ended, for the summary
+
+	// lists is the DNS list lookup of this client, started at connect;
+	// nil when there is nothing to check.
+	lists *dnsbl.Lookup
+	// listed is set once the client has been found listed.
+	listed bool
 
 	// idle is set while the session waits for a command outside a
 	// transaction: Shutdown may then end it at once.
@@ -72,6 +79,8 @@ func newSession(srv *Server, conn net.Conn, active int) *session {
 	s.br = bufio.NewReaderSize(s.dc, readBufferSize)
 	s.bw = bufio.NewWriterSize(conn, 1024)
 	s.log = srv.deps.SessionLog.With("session", s.id)
+	// The list queries run inside the banner delay (postscreen's way).
+	s.lists = srv.deps.DNSBL.Start(s.client.Addr())
 	s.log.Info("connect", "client", conn.RemoteAddr().String(), "sessions", active, "total", srv.total.Add(1))
 	return s
 }
@@ -133,6 +142,9 @@ func (s *session) greet(ctx context.Context) smtp.Reply {
 	}
 	if s.srv.stopping.Load() {
 		return s.shutdownReply()
+	}
+	if r := s.screenListed("banner"); !r.IsZero() {
+		return r
 	}
 	// RFC 2034 section 4: no enhanced code in the greeting.
 	return smtp.Reply{Code: 220, Lines: []string{s.cfg.Hostname + " ESMTP fakesmtp"}}
@@ -318,6 +330,7 @@ func (s *session) summary() {
 		"refused", s.refused,
 		"errors", s.errors,
 		"early_talk", s.earlyTalk,
+		"listed", s.listed,
 		"duration", s.srv.deps.Now().Sub(s.start).Round(time.Millisecond).String(),
 		"reason", s.reason)
 }

@@ -67,6 +67,9 @@ func (s *session) greeting(cmd smtp.Command, syntax smtp.Reply) smtp.Reply {
 
 // mailCmd starts a transaction (RFC 5321 4.1.1.2).
 func (s *session) mailCmd(cmd smtp.Command) smtp.Reply {
+	if r := s.screenListed("MAIL"); !r.IsZero() {
+		return r
+	}
 	if s.cfg.MaxMessages > 0 && s.accepted >= s.cfg.MaxMessages {
 		s.reason = "too many messages"
 		return smtp.ReplyTooManyMsgs

@@ -73,6 +73,19 @@ func Dial(t testing.TB, addr string) *Client {
 	return &Client{t: t, Conn: c, R: bufio.NewReader(c)}
 }
 
+// DialFrom connects to addr from the local address from, e.g. "127.0.0.2"
+// (all of 127.0.0.0/8 is local on Linux), to test per-client policies.
+func DialFrom(t testing.TB, from, addr string) *Client {
+	t.Helper()
+	d := net.Dialer{Timeout: Timeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &Client{t: t, Conn: c, R: bufio.NewReader(c)}
+}
+
 // Send writes s as it is, in one write.
 func (c *Client) Send(s string) {
 	c.t.Helper()

@@ -1,0 +1,47 @@
+package smtpd
+
+import (
+	"strings"
+
+	"fakesmtp/internal/smtp"
+)
+
+// screenListed applies the DNS list verdict (the original's rule, with
+// postscreen's weights): a listed client that is not allowlisted is
+// refused when nothing is stored, and kept talking when the junk is
+// wanted (store_data on), its messages marked with the hits. The verdict
+// is taken from the answers in hand when the banner is due, and again at
+// MAIL for lists that answered later. It returns the zero Reply to go on.
+func (s *session) screenListed(at string) smtp.Reply {
+	if s.lists == nil || s.listed {
+		return smtp.Reply{}
+	}
+	v := s.lists.Verdict()
+	if !v.Listed {
+		if v.Allowlisted && at == "banner" {
+			s.log.Info("client allowlisted by DNS lists", "score", v.Score, "hits", hitList(v.Hits))
+		}
+		return smtp.Reply{}
+	}
+	s.listed = true
+	zones := strings.Join(v.Zones(), ", ")
+	if s.cfg.StoreData {
+		s.log.Info("client listed by DNS lists; session goes on to collect", "at", at, "score", v.Score, "hits", hitList(v.Hits))
+		return smtp.Reply{}
+	}
+	s.log.Info("client listed by DNS lists; refused", "at", at, "score", v.Score, "hits", hitList(v.Hits))
+	s.reason = "listed by " + zones
+	r := smtp.NewReply(421, smtp.EnhancedCode{4, 7, 1}, "Service unavailable; client [%s] blocked using %s", s.client.Addr(), zones)
+	if s.cfg.DNSBLReject554 {
+		r = smtp.NewReply(554, smtp.EnhancedCode{5, 7, 1}, "Service unavailable; client [%s] blocked using %s", s.client.Addr(), zones)
+	}
+	return r.WithClose()
+}
+
+func hitList[T interface{ String() string }](hits []T) string {
+	parts := make([]string, len(hits))
+	for i, h := range hits {
+		parts[i] = h.String()
+	}
+	return strings.Join(parts, " ")
+}
