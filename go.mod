@@ -8,6 +8,7 @@ require (
 )
 
 require (
+	github.com/pires/go-proxyproto v0.15.0 // indirect
 	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )

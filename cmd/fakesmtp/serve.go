@@ -8,16 +8,19 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"fakesmtp/internal/config"
 	"fakesmtp/internal/id"
 	"fakesmtp/internal/logfile"
 	"fakesmtp/internal/policy"
 	"fakesmtp/internal/policy/dnsbl"
+	"fakesmtp/internal/policy/ratelimit"
 	"fakesmtp/internal/smtpd"
 	"fakesmtp/internal/store"
 )
@@ -76,6 +79,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Store:      st,
 		Recipients: rcpts,
 		DNSBL:      lists,
+		Limits:     perClientLimits(cfg),
 		IDs:        id.NewGenerator(nil),
 		Logger:     appLog,
 		SessionLog: sessLog,
@@ -129,10 +133,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
 
+	summary := time.NewTicker(summaryInterval)
+	defer summary.Stop()
 	code := 0
 loop:
 	for {
 		select {
+		case <-summary.C:
+			appLog.Info("summary", srv.Counters().Snapshot()...)
 		case <-hup:
 			if err := rcpts.Reload(); err != nil {
 				appLog.Error("reload of recipient lists failed; keeping the old ones", "err", err)
@@ -158,9 +166,13 @@ loop:
 	if err := srv.Shutdown(gctx); err != nil {
 		appLog.Warn("grace period over; remaining sessions were closed with 421", "grace", cfg.ShutdownGrace)
 	}
+	appLog.Info("summary", srv.Counters().Snapshot()...)
 	appLog.Info("stopped")
 	return code
 }
+
+// summaryInterval is how often the counters of every verdict are logged.
+const summaryInterval = 10 * time.Minute
 
 // sessionRules hands the session its part of the settings.
 func sessionRules(c *config.Config) smtpd.Config {
@@ -183,7 +195,34 @@ func sessionRules(c *config.Config) smtpd.Config {
 		DoEarlyTalk:       c.DoEarlyTalk,
 		StrictLineEndings: c.StrictLineEndings,
 		DNSBLReject554:    c.DNSBLReply == "554",
+		ProxyProtocol:     c.ProxyProtocol,
+		ProxyTrusted:      prefixes(c.ProxyTrusted),
+		EarlyTalkEnforce:  c.EarlyTalkAction == "enforce",
+		BannerTeaser:      c.BannerTeaser,
 	}
+}
+
+// prefixes parses networks, a bare address being its own /32 or /128;
+// config validation has already refused anything else.
+func prefixes(ss []string) []netip.Prefix {
+	var ps []netip.Prefix
+	for _, s := range ss {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			ps = append(ps, p.Masked())
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	return ps
+}
+
+// perClientLimits returns the per-client counters, or nil when neither
+// per-client limit is set.
+func perClientLimits(c *config.Config) *ratelimit.Limits {
+	if c.MaxSessionsPerIP == 0 && c.MaxConnectionsPerMinutePerIP == 0 {
+		return nil
+	}
+	return ratelimit.New(c.MaxSessionsPerIP, c.MaxConnectionsPerMinutePerIP, nil)
 }
 
 // newDNSLists builds the DNS list checker from rbl_providers and

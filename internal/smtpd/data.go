@@ -56,7 +56,7 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 			break
 		}
 		if err != nil {
-			s.refused++
+			s.refuse()
 			if isTimeout(err) {
 				if s.srv.stopping.Load() {
 					return s.shutdownReply()
@@ -75,21 +75,21 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 	s.noteContent(env.ID, st)
 	switch {
 	case tooBig:
-		s.refused++
+		s.refuse()
 		s.log.Info("message refused: too big", "size_over", s.cfg.MaxDataSize)
 		return smtp.ReplyTooBig
 	case s.cfg.StrictLineEndings && (st.BareLF > 0 || st.BareCR > 0):
-		s.refused++
+		s.refuse()
 		s.log.Info("message refused: bare CR/LF", "bare_lf", st.BareLF, "bare_cr", st.BareCR)
 		return smtp.ReplyBareLineEnd
 	case storeErr != nil:
-		s.refused++
+		s.refuse()
 		s.srv.deps.Logger.Error("message not stored", "session", s.id, "id", env.ID, "err", storeErr)
 		return smtp.ReplyStoreFailed
 	}
 	if sw != nil {
 		if err := sw.Commit(ctx); err != nil {
-			s.refused++
+			s.refuse()
 			s.srv.deps.Logger.Error("message not stored", "session", s.id, "id", env.ID, "err", err)
 			return smtp.ReplyStoreFailed
 		}
@@ -97,12 +97,13 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 	if s.cfg.DoTempFail {
 		// The junk is kept (durably, above), but the sender is told to
 		// come back later: a real MTA retries at the real MX.
-		s.refused++
+		s.refuse()
 		s.reason = "temp-fail"
 		s.log.Info("message stored, temp-failed", "id", env.ID, "size", st.Bytes, "stored", sw != nil)
 		return smtp.ReplyTempFail
 	}
 	s.accepted++
+	s.srv.counters.Accepted.Add(1)
 	s.log.Info("message accepted", "id", env.ID, "from", env.MailFrom, "rcpts", len(env.RcptTo), "size", st.Bytes, "stored", sw != nil)
 	return smtp.NewReply(250, smtp.EnhancedCode{2, 0, 0}, "Ok: queued as %s", env.ID)
 }
@@ -150,4 +151,10 @@ func (s *session) noteContent(msgID string, st smtp.DataStats) {
 	if st.EightBit && !s.tx.body8bit && !s.tx.smtputf8 {
 		s.log.Info("8-bit content without BODY=8BITMIME", "id", msgID)
 	}
+}
+
+// refuse counts a message that was not accepted.
+func (s *session) refuse() {
+	s.refused++
+	s.srv.counters.Refused.Add(1)
 }

@@ -24,6 +24,7 @@ func (s *session) screenListed(at string) smtp.Reply {
 		return smtp.Reply{}
 	}
 	s.listed = true
+	s.srv.counters.Listed.Add(1)
 	zones := strings.Join(v.Zones(), ", ")
 	if s.cfg.StoreData {
 		s.log.Info("client listed by DNS lists; session goes on to collect", "at", at, "score", v.Score, "hits", hitList(v.Hits))

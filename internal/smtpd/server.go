@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"fakesmtp/internal/id"
 	"fakesmtp/internal/policy/dnsbl"
+	"fakesmtp/internal/policy/ratelimit"
 	"fakesmtp/internal/smtp"
 	"fakesmtp/internal/store"
 )
@@ -85,6 +87,17 @@ type Config struct {
 	// DNSBLReject554 refuses a listed client with 554 5.7.1 instead of
 	// 421 4.7.1 (dnsbl_reply), when StoreData is off.
 	DNSBLReject554 bool
+	// ProxyProtocol expects a PROXY v1/v2 header (HAProxy) on every
+	// connection, from ProxyTrusted sources only; the client address in
+	// the header is the one every policy, log and header uses.
+	ProxyProtocol bool
+	ProxyTrusted  []netip.Prefix
+	// EarlyTalkEnforce keeps an early talker's session going (recording
+	// what it sends) and refuses each RCPT, instead of closing at once.
+	EarlyTalkEnforce bool
+	// BannerTeaser sends the first line of a multi-line 220 before the
+	// banner delay.
+	BannerTeaser bool
 }
 
 // RecipientChecker decides whether a recipient is accepted; it returns
@@ -99,7 +112,9 @@ type Deps struct {
 	Store      *store.Store
 	Recipients RecipientChecker // nil accepts every recipient
 	// DNSBL checks clients against DNS lists; nil checks nothing.
-	DNSBL      *dnsbl.Checker
+	DNSBL *dnsbl.Checker
+	// Limits counts sessions and connections per client; nil is no limit.
+	Limits     *ratelimit.Limits
 	IDs        *id.Generator
 	Logger     *slog.Logger // application events
 	SessionLog *slog.Logger // one line per session event
@@ -113,6 +128,8 @@ type Deps struct {
 type Server struct {
 	cfg  Config
 	deps Deps
+
+	counters Counters
 
 	active   atomic.Int64 // sessions running now
 	total    atomic.Int64 // sessions started since New
@@ -227,6 +244,7 @@ func (srv *Server) handle(conn net.Conn) {
 	n := srv.active.Add(1)
 	if n > int64(srv.cfg.MaxSessions) {
 		srv.active.Add(-1)
+		srv.counters.SessionLimit.Add(1)
 		srv.deps.SessionLog.Warn("connection refused: too many sessions",
 			"client", conn.RemoteAddr().String(), "sessions", n-1, "max_sessions", srv.cfg.MaxSessions)
 		go refuse(conn, smtp.ReplyTooManyConns)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"fakesmtp/internal/policy/dnsbl"
+	"fakesmtp/internal/policy/ratelimit"
 	"fakesmtp/internal/smtp"
 )
 
@@ -42,7 +43,10 @@ type session struct {
 	errors, noops, vrfys int
 	accepted, refused    int
 	earlyTalk            bool
+	enforce              bool   // early talker kept talking: every RCPT is refused
 	reason               string // why the session ended, for the summary
+	active               int    // sessions running when this one started
+	admitted             bool   // counted by the per-client limits
 
 	// lists is the DNS list lookup of this client, started at connect;
 	// nil when there is nothing to check.
@@ -65,31 +69,68 @@ type transaction struct {
 }
 
 func newSession(srv *Server, conn net.Conn, active int) *session {
-	s := &session{
-		srv:   srv,
-		cfg:   &srv.cfg,
-		conn:  conn,
-		id:    srv.deps.IDs.New(),
-		start: srv.deps.Now(),
+	return &session{
+		srv:    srv,
+		cfg:    &srv.cfg,
+		conn:   conn,
+		dc:     &deadlineConn{Conn: conn},
+		id:     srv.deps.IDs.New(),
+		start:  srv.deps.Now(),
+		active: active,
 	}
-	if ap, err := netip.ParseAddrPort(conn.RemoteAddr().String()); err == nil {
+}
+
+// begin does the per-connection work that may block or refuse, on the
+// session's own goroutine: the PROXY header, the per-client limits, the
+// DNS list queries. It reports whether the session goes on.
+func (s *session) begin() bool {
+	s.log = s.srv.deps.SessionLog.With("session", s.id)
+	var rd io.Reader = s.dc
+	if s.cfg.ProxyProtocol {
+		pc := s.readProxyHeader()
+		if pc == nil {
+			return false
+		}
+		// From here on the client is the one the proxy names.
+		s.conn, rd = pc, pc
+	}
+	if ap, err := netip.ParseAddrPort(s.conn.RemoteAddr().String()); err == nil {
 		s.client = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
-	s.dc = &deadlineConn{Conn: conn}
-	s.br = bufio.NewReaderSize(s.dc, readBufferSize)
-	s.bw = bufio.NewWriterSize(conn, 1024)
-	s.log = srv.deps.SessionLog.With("session", s.id)
+	s.br = bufio.NewReaderSize(rd, readBufferSize)
+	s.bw = bufio.NewWriterSize(s.conn, 1024)
+	if lim := s.srv.deps.Limits; lim != nil {
+		switch lim.Admit(s.client.Addr()) {
+		case ratelimit.TooManySessions:
+			s.srv.counters.PerIPRefused.Add(1)
+			s.log.Warn("connection refused: too many sessions from this client", "client", s.conn.RemoteAddr().String())
+			refuse(s.conn, replyTooManyFromIP)
+			return false
+		case ratelimit.TooManyConnections:
+			s.srv.counters.PerIPRefused.Add(1)
+			s.log.Warn("connection refused: too many connections per minute from this client", "client", s.conn.RemoteAddr().String())
+			refuse(s.conn, replyTooFastFromIP)
+			return false
+		}
+		s.admitted = true
+	}
 	// The list queries run inside the banner delay (postscreen's way).
-	s.lists = srv.deps.DNSBL.Start(s.client.Addr())
-	s.log.Info("connect", "client", conn.RemoteAddr().String(), "sessions", active, "total", srv.total.Add(1))
-	return s
+	s.lists = s.srv.deps.DNSBL.Start(s.client.Addr())
+	s.srv.counters.Sessions.Add(1)
+	s.log.Info("connect", "client", s.conn.RemoteAddr().String(), "sessions", s.active, "total", s.srv.total.Add(1))
+	return true
 }
+
+var (
+	replyTooManyFromIP = smtp.Reply{Code: 421, Enhanced: smtp.EnhancedCode{4, 7, 0}, Lines: []string{"Error: too many connections from your address"}, Close: true}
+	replyTooFastFromIP = smtp.Reply{Code: 421, Enhanced: smtp.EnhancedCode{4, 7, 0}, Lines: []string{"Error: too many connections per minute from your address"}, Close: true}
+)
 
 // serve runs the session to its end. ctx is cancelled when the server's
 // grace period ends.
 func (s *session) serve(ctx context.Context) {
 	defer s.conn.Close()
-	defer s.summary()
+	began := false
 	defer func() {
 		if v := recover(); v != nil {
 			// A bug in one session must not take the server down (the
@@ -97,10 +138,22 @@ func (s *session) serve(ctx context.Context) {
 			s.reason = "internal error"
 			s.srv.deps.Logger.Error("session panic", "session", s.id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			s.conn.SetWriteDeadline(time.Now().Add(rejectWriteTimeout))
-			s.bw.Write(smtp.ReplyInternalError.Format())
-			s.bw.Flush()
+			if s.bw != nil {
+				s.bw.Flush()
+			}
+			s.conn.Write(smtp.ReplyInternalError.Format())
+		}
+		if began {
+			if s.admitted {
+				s.srv.deps.Limits.Release(s.client.Addr())
+			}
+			s.summary()
 		}
 	}()
+	if !s.begin() {
+		return
+	}
+	began = true
 	if !s.respond(ctx, s.greet(ctx)) {
 		return
 	}
@@ -121,6 +174,16 @@ func (s *session) serve(ctx context.Context) {
 // the banner (or the refusal).
 func (s *session) greet(ctx context.Context) smtp.Reply {
 	if d := s.cfg.BannerDelay; d > 0 {
+		if s.cfg.BannerTeaser {
+			// postscreen's teaser: the first line of a multi-line banner
+			// now, the last after the delay. A client that answers the
+			// first line has not waited for the end of the reply.
+			s.conn.SetWriteDeadline(time.Now().Add(s.cfg.ReceiveTimeout))
+			if _, err := s.conn.Write([]byte("220-" + s.cfg.Hostname + " ESMTP fakesmtp\r\n")); err != nil {
+				s.reason = "write error: " + err.Error()
+				return smtp.Reply{}
+			}
+		}
 		if s.cfg.DoEarlyTalk {
 			// Wait for input or the end of the delay, whichever comes
 			// first: any byte before the banner is early talk (the
@@ -129,7 +192,9 @@ func (s *session) greet(ctx context.Context) smtp.Reply {
 			_, err := s.br.Peek(1)
 			switch {
 			case err == nil:
-				return s.earlyTalker("before banner")
+				if r := s.earlyTalker("before banner"); !r.IsZero() {
+					return r
+				}
 			case s.srv.hardStop.Load():
 				return s.shutdownReply()
 			case !isTimeout(err):
@@ -163,6 +228,12 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 			return s.shutdownReply()
 		}
 	}
+	if b, err := s.br.Peek(2); err == nil && b[0] == 0x16 && b[1] == 0x03 {
+		// A TLS record header (handshake, version 3.x): a TLS client on
+		// the plain port. Nothing it sends can be read as SMTP.
+		s.idle.Store(false)
+		return s.nonSMTP("TLS handshake on the plain port")
+	}
 	line, err := smtp.ReadLine(s.br, s.cfg.MaxLineLength)
 	s.idle.Store(false)
 	switch {
@@ -190,6 +261,11 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 	if perr != nil {
 		return smtp.ReplyBadChar
 	}
+	if cmd.Verb == smtp.VerbUnknown {
+		if what := smtp.NonSMTP(line.Text); what != "" {
+			return s.nonSMTP(what)
+		}
+	}
 	if line.BareLF {
 		if s.cfg.StrictLineEndings {
 			return smtp.ReplyBareLF
@@ -199,9 +275,11 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 	// RFC 2920 3.1: without PIPELINING every command waits for its reply;
 	// with it, EHLO, DATA, VRFY, EXPN and NOOP still end a group. Input
 	// already buffered behind such a command was sent too early.
-	if s.cfg.DoEarlyTalk && cmd.Verb != smtp.VerbQuit && (!s.esmtp || mustEndGroup[cmd.Verb]) &&
+	if s.cfg.DoEarlyTalk && !s.enforce && cmd.Verb != smtp.VerbQuit && (!s.esmtp || mustEndGroup[cmd.Verb]) &&
 		(s.br.Buffered() > 0 || pendingInput(s.conn)) {
-		return s.earlyTalker("after " + cmd.Verb.String())
+		if r := s.earlyTalker("after " + cmd.Verb.String()); !r.IsZero() {
+			return r
+		}
 	}
 	return s.dispatch(ctx, cmd)
 }
@@ -253,6 +331,7 @@ func (s *session) respond(ctx context.Context, r smtp.Reply) bool {
 		}
 	}
 	if d := s.tarpitDelay(); d > 0 {
+		s.srv.counters.Tarpitted.Add(1)
 		// Let earlier replies out before we stall.
 		s.bw.Flush()
 		s.srv.deps.Sleep(ctx, d)
@@ -292,10 +371,12 @@ func (s *session) tarpitDelay() time.Duration {
 	return min(s.cfg.ErrorDelay*time.Duration(s.errors), s.cfg.ErrorDelayMax)
 }
 
-// earlyTalker logs the bytes a client sent too early and refuses it.
+// earlyTalker logs the bytes a client sent too early and refuses it; with
+// early_talk_action = enforce it returns the zero Reply: the session goes
+// on, learning the client's envelope, and every RCPT will be refused.
 func (s *session) earlyTalker(when string) smtp.Reply {
 	s.earlyTalk = true
-	s.reason = "early talk " + when
+	s.srv.counters.EarlyTalk.Add(1)
 	if s.br.Buffered() == 0 {
 		// The early bytes are still in the kernel (pendingInput): pull
 		// them in to log them; they are there, so this does not wait.
@@ -303,9 +384,27 @@ func (s *session) earlyTalker(when string) smtp.Reply {
 		s.br.Peek(1)
 	}
 	buf, _ := s.br.Peek(min(s.br.Buffered(), 100))
-	s.log.Warn("early talk", "when", when, "bytes", string(buf))
+	s.log.Warn("early talk", "when", when, "bytes", string(buf), "action", map[bool]string{true: "enforce", false: "drop"}[s.cfg.EarlyTalkEnforce])
+	if s.cfg.EarlyTalkEnforce {
+		s.enforce = true
+		return smtp.Reply{}
+	}
+	s.reason = "early talk " + when
 	return smtp.ReplyEarlyTalk
 }
+
+// nonSMTP refuses input that is not SMTP at all (HTTP, a proxy CONNECT,
+// mail headers sent as commands, TLS on the plain port) and closes: such a
+// client will never speak SMTP, so there is nothing to wait for.
+func (s *session) nonSMTP(what string) smtp.Reply {
+	s.srv.counters.NonSMTP.Add(1)
+	buf, _ := s.br.Peek(min(s.br.Buffered(), 100))
+	s.log.Warn("non-SMTP input", "what", what, "bytes", string(buf))
+	s.reason = "non-SMTP input: " + what
+	return replyNonSMTP
+}
+
+var replyNonSMTP = smtp.Reply{Code: 554, Enhanced: smtp.EnhancedCode{5, 7, 0}, Lines: []string{"Error: non-SMTP input, closing connection"}, Close: true}
 
 func (s *session) shutdownReply() smtp.Reply {
 	s.reason = "server shutdown"

@@ -9,16 +9,17 @@ import (
 )
 
 var (
-	replyHeloSyntax = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Syntax: HELO hostname"}}
-	replyEhloSyntax = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Syntax: EHLO hostname"}}
-	replyMailSyntax = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Syntax: MAIL FROM:<address>"}}
-	replyRcptSyntax = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Syntax: RCPT TO:<address>"}}
-	replyBadSender  = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 1, 7}, Lines: []string{"Bad sender address syntax"}}
-	replyBadRcpt    = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 1, 3}, Lines: []string{"Bad recipient address syntax"}}
-	replyPathLong   = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Path too long"}}
-	replyBadParam   = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Bad parameter syntax"}}
-	replyBadSize    = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Bad SIZE parameter"}}
-	replyBadBody    = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Bad BODY parameter"}}
+	replyHeloSyntax    = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Syntax: HELO hostname"}}
+	replyEhloSyntax    = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Syntax: EHLO hostname"}}
+	replyMailSyntax    = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Syntax: MAIL FROM:<address>"}}
+	replyRcptSyntax    = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Syntax: RCPT TO:<address>"}}
+	replyBadSender     = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 1, 7}, Lines: []string{"Bad sender address syntax"}}
+	replyBadRcpt       = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 1, 3}, Lines: []string{"Bad recipient address syntax"}}
+	replyPathLong      = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Path too long"}}
+	replyBadParam      = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Bad parameter syntax"}}
+	replyBadSize       = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Bad SIZE parameter"}}
+	replyEarlyTalkRcpt = smtp.Reply{Code: 550, Enhanced: smtp.EnhancedCode{5, 5, 1}, Lines: []string{"Error: protocol error: talked before its turn"}}
+	replyBadBody       = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Bad BODY parameter"}}
 )
 
 // heloCmd answers HELO (RFC 5321 4.1.1.1): no extensions, so no
@@ -135,6 +136,12 @@ func (s *session) rcptCmd(cmd smtp.Command) smtp.Reply {
 	if !pa.Path.ASCII() && !s.tx.smtputf8 {
 		return smtp.ReplyNonASCIIAddr
 	}
+	if s.enforce {
+		// postscreen's "enforce": the early talker has shown what it
+		// wanted to send, and gets nothing through.
+		s.log.Info("recipient refused: early talker", "from", s.tx.from.String(), "rcpt", pa.Path.String())
+		return replyEarlyTalkRcpt
+	}
 	if len(s.tx.rcpts) >= s.cfg.MaxRcpt {
 		// RFC 5321 4.5.3.1.10: 452, and the session goes on.
 		return smtp.ReplyTooManyRcpts
@@ -154,7 +161,7 @@ func (s *session) rcptCmd(cmd smtp.Command) smtp.Reply {
 // original refuses here; otherwise the loop reads the content after 354.
 func (s *session) dataCmd() smtp.Reply {
 	if s.cfg.DoTempFail && !s.cfg.StoreData {
-		s.refused++
+		s.refuse()
 		s.reason = "temp-fail"
 		return smtp.ReplyTempFail
 	}
