@@ -199,6 +199,10 @@ func sessionRules(c *config.Config) smtpd.Config {
 		ProxyTrusted:      prefixes(c.ProxyTrusted),
 		EarlyTalkEnforce:  c.EarlyTalkAction == "enforce",
 		BannerTeaser:      c.BannerTeaser,
+		Stutter:           c.Tarpit == "stutter",
+		StutterInterval:   c.StutterInterval,
+		MaxTarpitted:      c.MaxTarpitted,
+		TarpitMaxTime:     c.TarpitMaxTime,
 	}
 }
 

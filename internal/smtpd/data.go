@@ -34,13 +34,13 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 	}
 	// While reading content the deadline is an idle timeout, renewed on
 	// every read.
-	s.dc.idle.Store(int64(s.cfg.ReceiveTimeout))
+	s.dc.idle.Store(int64(s.timeout()))
 	defer s.dc.idle.Store(0)
 
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
-	dr := smtp.NewDotReader(s.br)
+	dr := smtp.NewDotReader(s.reader())
 	tooBig := false
 	for {
 		n, err := dr.Read(buf)

@@ -179,3 +179,11 @@ func sendMessage(t *testing.T, c *smtptest.Client, from, to, content string) smt
 	c.Send(content)
 	return c.Read()
 }
+
+type client = smtptest.Client
+
+// dialClient dials and reads the banner.
+func (e *env) dialClient() *client { return e.dial() }
+
+// dialRaw dials without reading anything.
+func dialRaw(t *testing.T, addr string) *client { return smtptest.Dial(t, addr) }

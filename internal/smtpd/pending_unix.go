@@ -3,6 +3,7 @@
 package smtpd
 
 import (
+	"io"
 	"net"
 	"syscall"
 )
@@ -29,4 +30,38 @@ func pendingInput(c net.Conn) bool {
 		return true // never wait: this is a look, not a read
 	})
 	return n > 0
+}
+
+// waitReadable blocks, until the connection's read deadline, until the
+// socket has input (or EOF), without reading it and without a buffer: the
+// runtime's poller wakes the goroutine. It returns nil when there is
+// input, the deadline or read error otherwise, and errNoRawWait for
+// connections that are not plain sockets.
+func waitReadable(c net.Conn) error {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return errNoRawWait
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return errNoRawWait
+	}
+	var rerr error
+	err = rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		n, _, e := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch {
+		case e == syscall.EAGAIN || e == syscall.EWOULDBLOCK:
+			return false // nothing yet: wait for readability
+		case e != nil:
+			rerr = e
+		case n == 0:
+			rerr = io.EOF
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return rerr
 }

@@ -22,7 +22,7 @@ func (s *session) readProxyHeader() *proxyproto.Conn {
 	}
 	pc := proxyproto.NewConn(s.dc,
 		proxyproto.WithPolicy(proxyproto.REQUIRE),
-		proxyproto.SetReadHeaderTimeout(s.cfg.ReceiveTimeout))
+		proxyproto.SetReadHeaderTimeout(s.timeout()))
 	// A zero-length read makes the header be read and checked now.
 	if _, err := pc.Read(nil); err != nil {
 		s.srv.counters.ProxyRefused.Add(1)

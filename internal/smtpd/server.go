@@ -39,6 +39,9 @@ const (
 	rejectWriteTimeout = 5 * time.Second
 	// readBufferSize is the per-session read buffer.
 	readBufferSize = 4096
+	// writeBufferSize holds a pipelined group's replies; the EHLO reply,
+	// the longest, is about 150 bytes.
+	writeBufferSize = 1024
 )
 
 // Config holds the session rules. Zero values mean "none" unless noted.
@@ -98,6 +101,15 @@ type Config struct {
 	// BannerTeaser sends the first line of a multi-line 220 before the
 	// banner delay.
 	BannerTeaser bool
+	// Stutter sends tarpitted replies one byte per StutterInterval
+	// instead of waiting before them; the banner delay then becomes a
+	// stuttered banner.
+	Stutter         bool
+	StutterInterval time.Duration
+	// MaxTarpitted caps the sessions in the tarpit at once; 0 is no cap.
+	MaxTarpitted int
+	// TarpitMaxTime caps one session's total tarpit time; 0 is no cap.
+	TarpitMaxTime time.Duration
 }
 
 // RecipientChecker decides whether a recipient is accepted; it returns
@@ -129,7 +141,9 @@ type Server struct {
 	cfg  Config
 	deps Deps
 
-	counters Counters
+	counters   Counters
+	tarpitting atomic.Int64 // sessions in the tarpit now
+	stress     atomic.Bool  // over stressHigh of max_sessions
 
 	active   atomic.Int64 // sessions running now
 	total    atomic.Int64 // sessions started since New
@@ -176,6 +190,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.MaxLineLength == 0 {
 		cfg.MaxLineLength = DefaultMaxLineLength
+	}
+	if cfg.Stutter && cfg.StutterInterval <= 0 {
+		return nil, errors.New("smtpd: stutter needs a positive interval")
 	}
 	if cfg.ErrorDelayMax == 0 {
 		cfg.ErrorDelayMax = DefaultErrorDelayMax
@@ -260,6 +277,7 @@ func (srv *Server) handle(conn net.Conn) {
 		go refuse(conn, smtp.ReplyShuttingDown)
 		return
 	}
+	srv.updateStress(n)
 	s := newSession(srv, conn, int(n))
 	srv.sessions[s] = struct{}{}
 	srv.wg.Add(1)
@@ -269,7 +287,7 @@ func (srv *Server) handle(conn net.Conn) {
 			srv.mu.Lock()
 			delete(srv.sessions, s)
 			srv.mu.Unlock()
-			srv.active.Add(-1)
+			srv.updateStress(srv.active.Add(-1))
 			srv.wg.Done()
 		}()
 		s.serve(srv.stopCtx)

@@ -26,8 +26,9 @@ type session struct {
 	cfg  *Config
 	conn net.Conn
 	dc   *deadlineConn
-	br   *bufio.Reader
-	bw   *bufio.Writer
+	rd   io.Reader     // what the reader reads: the connection, or the PROXY-aware wrapper
+	br   *bufio.Reader // made by reader()
+	bw   *bufio.Writer // made by writer()
 	id   string
 	// client is the remote address; for a non-IP transport (tests over
 	// net.Pipe) it is the zero value.
@@ -47,6 +48,9 @@ type session struct {
 	reason               string // why the session ended, for the summary
 	active               int    // sessions running when this one started
 	admitted             bool   // counted by the per-client limits
+	stressed             bool   // the server was in stress mode when this session began
+	stutterBanner        bool   // the banner delay is served as a stuttered banner
+	tarpitSpent          time.Duration
 
 	// lists is the DNS list lookup of this client, started at connect;
 	// nil when there is nothing to check.
@@ -85,6 +89,7 @@ func newSession(srv *Server, conn net.Conn, active int) *session {
 // DNS list queries. It reports whether the session goes on.
 func (s *session) begin() bool {
 	s.log = s.srv.deps.SessionLog.With("session", s.id)
+	s.stressed = s.srv.stress.Load()
 	var rd io.Reader = s.dc
 	if s.cfg.ProxyProtocol {
 		pc := s.readProxyHeader()
@@ -97,8 +102,9 @@ func (s *session) begin() bool {
 	if ap, err := netip.ParseAddrPort(s.conn.RemoteAddr().String()); err == nil {
 		s.client = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
-	s.br = bufio.NewReaderSize(rd, readBufferSize)
-	s.bw = bufio.NewWriterSize(s.conn, 1024)
+	// The buffers are made when first needed (reader, writer): a client
+	// held in the banner delay or a stuttered banner costs no buffer.
+	s.rd = rd
 	if lim := s.srv.deps.Limits; lim != nil {
 		switch lim.Admit(s.client.Addr()) {
 		case ratelimit.TooManySessions:
@@ -157,6 +163,14 @@ func (s *session) serve(ctx context.Context) {
 	if !s.respond(ctx, s.greet(ctx)) {
 		return
 	}
+	if s.stutterBanner && s.cfg.DoEarlyTalk && (s.buffered() > 0 || pendingInput(s.conn)) {
+		// Anything sent before the end of the stuttered banner was sent
+		// before the client could have read a complete reply.
+		if r := s.earlyTalker("during banner"); !r.IsZero() {
+			s.respond(ctx, r)
+			return
+		}
+	}
 	for {
 		r := s.next(ctx)
 		if !s.respond(ctx, r) {
@@ -173,12 +187,16 @@ func (s *session) serve(ctx context.Context) {
 // greet waits the banner delay, watching for early talkers, and returns
 // the banner (or the refusal).
 func (s *session) greet(ctx context.Context) smtp.Reply {
-	if d := s.cfg.BannerDelay; d > 0 {
+	if d := s.bannerDelay(); d > 0 && s.cfg.Stutter {
+		// The delay is served by stuttering the banner (respond, via
+		// tarpitted); early talk is checked once it is out (serve).
+		s.stutterBanner = true
+	} else if d > 0 {
 		if s.cfg.BannerTeaser {
 			// postscreen's teaser: the first line of a multi-line banner
 			// now, the last after the delay. A client that answers the
 			// first line has not waited for the end of the reply.
-			s.conn.SetWriteDeadline(time.Now().Add(s.cfg.ReceiveTimeout))
+			s.conn.SetWriteDeadline(time.Now().Add(s.timeout()))
 			if _, err := s.conn.Write([]byte("220-" + s.cfg.Hostname + " ESMTP fakesmtp\r\n")); err != nil {
 				s.reason = "write error: " + err.Error()
 				return smtp.Reply{}
@@ -189,7 +207,7 @@ func (s *session) greet(ctx context.Context) smtp.Reply {
 			// first: any byte before the banner is early talk (the
 			// postscreen "pregreet" test).
 			s.dc.SetReadDeadline(time.Now().Add(d))
-			_, err := s.br.Peek(1)
+			err := s.waitInput()
 			switch {
 			case err == nil:
 				if r := s.earlyTalker("before banner"); !r.IsZero() {
@@ -220,7 +238,7 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 	if s.srv.stopping.Load() && !s.state.inTransaction() {
 		return s.shutdownReply()
 	}
-	s.dc.SetReadDeadline(time.Now().Add(s.cfg.ReceiveTimeout))
+	s.dc.SetReadDeadline(time.Now().Add(s.timeout()))
 	if !s.state.inTransaction() {
 		s.idle.Store(true)
 		if s.srv.stopping.Load() {
@@ -228,13 +246,13 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 			return s.shutdownReply()
 		}
 	}
-	if b, err := s.br.Peek(2); err == nil && b[0] == 0x16 && b[1] == 0x03 {
+	if b, err := s.reader().Peek(2); err == nil && b[0] == 0x16 && b[1] == 0x03 {
 		// A TLS record header (handshake, version 3.x): a TLS client on
 		// the plain port. Nothing it sends can be read as SMTP.
 		s.idle.Store(false)
 		return s.nonSMTP("TLS handshake on the plain port")
 	}
-	line, err := smtp.ReadLine(s.br, s.cfg.MaxLineLength)
+	line, err := smtp.ReadLine(s.reader(), s.cfg.MaxLineLength)
 	s.idle.Store(false)
 	switch {
 	case errors.Is(err, smtp.ErrLineTooLong):
@@ -276,7 +294,7 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 	// with it, EHLO, DATA, VRFY, EXPN and NOOP still end a group. Input
 	// already buffered behind such a command was sent too early.
 	if s.cfg.DoEarlyTalk && !s.enforce && cmd.Verb != smtp.VerbQuit && (!s.esmtp || mustEndGroup[cmd.Verb]) &&
-		(s.br.Buffered() > 0 || pendingInput(s.conn)) {
+		(s.reader().Buffered() > 0 || pendingInput(s.conn)) {
 		if r := s.earlyTalker("after " + cmd.Verb.String()); !r.IsZero() {
 			return r
 		}
@@ -330,22 +348,20 @@ func (s *session) respond(ctx context.Context, r smtp.Reply) bool {
 			r = smtp.ReplyTooManyErrors
 		}
 	}
-	if d := s.tarpitDelay(); d > 0 {
-		s.srv.counters.Tarpitted.Add(1)
-		// Let earlier replies out before we stall.
-		s.bw.Flush()
-		s.srv.deps.Sleep(ctx, d)
+	handled, err := s.tarpitted(ctx, r)
+	s.conn.SetWriteDeadline(time.Now().Add(s.timeout()))
+	if !handled {
+		// (A stuttered reply was written by the tarpit itself.)
+		_, err = s.writer().Write(r.Format())
 	}
-	s.conn.SetWriteDeadline(time.Now().Add(s.cfg.ReceiveTimeout))
-	_, err := s.bw.Write(r.Format())
 	if s.cfg.Verbose {
 		s.log.Info("reply", "code", r.Code, "text", firstLine(r))
 	}
 	// Replies to a pipelined group go out together (RFC 2920 3.2): flush
 	// when no further command is waiting, and always before a wait for
 	// the client.
-	if err == nil && (r.Close || r.Code == 354 || s.br.Buffered() == 0) {
-		err = s.bw.Flush()
+	if err == nil && (r.Close || r.Code == 354 || s.buffered() == 0) {
+		err = s.writer().Flush()
 	}
 	if err != nil {
 		if s.reason == "" {
@@ -362,28 +378,20 @@ func (s *session) respond(ctx context.Context, r smtp.Reply) bool {
 	return true
 }
 
-// tarpitDelay is the original's tarpit: error_delay × errors so far,
-// capped.
-func (s *session) tarpitDelay() time.Duration {
-	if s.cfg.ErrorDelay <= 0 || s.errors == 0 {
-		return 0
-	}
-	return min(s.cfg.ErrorDelay*time.Duration(s.errors), s.cfg.ErrorDelayMax)
-}
-
 // earlyTalker logs the bytes a client sent too early and refuses it; with
 // early_talk_action = enforce it returns the zero Reply: the session goes
 // on, learning the client's envelope, and every RCPT will be refused.
 func (s *session) earlyTalker(when string) smtp.Reply {
 	s.earlyTalk = true
 	s.srv.counters.EarlyTalk.Add(1)
-	if s.br.Buffered() == 0 {
+	br := s.reader()
+	if br.Buffered() == 0 {
 		// The early bytes are still in the kernel (pendingInput): pull
 		// them in to log them; they are there, so this does not wait.
 		s.dc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		s.br.Peek(1)
+		br.Peek(1)
 	}
-	buf, _ := s.br.Peek(min(s.br.Buffered(), 100))
+	buf, _ := br.Peek(min(br.Buffered(), 100))
 	s.log.Warn("early talk", "when", when, "bytes", string(buf), "action", map[bool]string{true: "enforce", false: "drop"}[s.cfg.EarlyTalkEnforce])
 	if s.cfg.EarlyTalkEnforce {
 		s.enforce = true
@@ -398,7 +406,7 @@ func (s *session) earlyTalker(when string) smtp.Reply {
 // client will never speak SMTP, so there is nothing to wait for.
 func (s *session) nonSMTP(what string) smtp.Reply {
 	s.srv.counters.NonSMTP.Add(1)
-	buf, _ := s.br.Peek(min(s.br.Buffered(), 100))
+	buf, _ := s.reader().Peek(min(s.reader().Buffered(), 100))
 	s.log.Warn("non-SMTP input", "what", what, "bytes", string(buf))
 	s.reason = "non-SMTP input: " + what
 	return replyNonSMTP
@@ -447,6 +455,45 @@ func (s *session) wakeIfIdle() {
 func (s *session) wake() {
 	s.dc.stopped.Store(true)
 	s.dc.SetReadDeadline(time.Now())
+}
+
+// reader returns the session's read buffer, making it on first use.
+func (s *session) reader() *bufio.Reader {
+	if s.br == nil {
+		s.br = bufio.NewReaderSize(s.rd, readBufferSize)
+	}
+	return s.br
+}
+
+// writer returns the session's write buffer, making it on first use.
+func (s *session) writer() *bufio.Writer {
+	if s.bw == nil {
+		s.bw = bufio.NewWriterSize(s.conn, writeBufferSize)
+	}
+	return s.bw
+}
+
+// buffered is the number of bytes read from the client and not used yet.
+func (s *session) buffered() int {
+	if s.br == nil {
+		return 0
+	}
+	return s.br.Buffered()
+}
+
+// waitInput waits, until the read deadline, for the client to send
+// something, without reading it. It returns nil when input is there.
+// Where the platform allows it waits on the socket itself, holding no
+// buffer: that is what lets thousands of clients sit in the banner delay
+// cheaply.
+func (s *session) waitInput() error {
+	if s.br == nil && s.rd == io.Reader(s.dc) {
+		if err := waitReadable(s.conn); err != errNoRawWait {
+			return err
+		}
+	}
+	_, err := s.reader().Peek(1)
+	return err
 }
 
 // deadlineConn lets the DATA reader renew the read deadline on every read
