@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -150,6 +151,7 @@ func (s *session) serve(ctx context.Context) {
 			s.conn.Write(smtp.ReplyInternalError.Format())
 		}
 		if began {
+			s.releaseBuffers()
 			if s.admitted {
 				s.srv.deps.Limits.Release(s.client.Addr())
 			}
@@ -457,20 +459,50 @@ func (s *session) wake() {
 	s.dc.SetReadDeadline(time.Now())
 }
 
-// reader returns the session's read buffer, making it on first use.
+// Read and write buffers are pooled: a session gives them back while it
+// waits in the tarpit (releaseBuffers), so thousands of tarpitted bots
+// hold goroutines and sockets, not buffers.
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
+)
+
+// reader returns the session's read buffer, taking one on first use.
 func (s *session) reader() *bufio.Reader {
 	if s.br == nil {
-		s.br = bufio.NewReaderSize(s.rd, readBufferSize)
+		s.br = readers.Get().(*bufio.Reader)
+		s.br.Reset(s.rd)
 	}
 	return s.br
 }
 
-// writer returns the session's write buffer, making it on first use.
+// writer returns the session's write buffer, taking one on first use.
 func (s *session) writer() *bufio.Writer {
 	if s.bw == nil {
-		s.bw = bufio.NewWriterSize(s.conn, writeBufferSize)
+		s.bw = writers.Get().(*bufio.Writer)
+		s.bw.Reset(s.conn)
 	}
 	return s.bw
+}
+
+// releaseBuffers gives the buffers back when they hold nothing: before a
+// long wait, and at the end of the session. It reports an error from
+// flushing the writer.
+func (s *session) releaseBuffers() error {
+	if s.bw != nil {
+		if err := s.bw.Flush(); err != nil {
+			return err
+		}
+		s.bw.Reset(nil)
+		writers.Put(s.bw)
+		s.bw = nil
+	}
+	if s.br != nil && s.br.Buffered() == 0 {
+		s.br.Reset(nil)
+		readers.Put(s.br)
+		s.br = nil
+	}
+	return nil
 }
 
 // buffered is the number of bytes read from the client and not used yet.

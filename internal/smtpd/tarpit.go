@@ -96,11 +96,10 @@ func (s *session) tarpitted(ctx context.Context, r smtp.Reply) (handled bool, er
 	now := s.srv.deps.Now
 	start := now()
 	defer func() { s.tarpitSpent += now().Sub(start) }()
-	if s.bw != nil {
-		// Let earlier replies out before we stall.
-		if err := s.bw.Flush(); err != nil {
-			return true, err
-		}
+	// Let earlier replies out before we stall, and hold no buffer while
+	// stalled.
+	if err := s.releaseBuffers(); err != nil {
+		return true, err
 	}
 	if !stutter {
 		s.srv.deps.Sleep(ctx, min(d, budget))
