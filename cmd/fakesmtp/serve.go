@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"fakesmtp/internal/logfile"
 	"fakesmtp/internal/policy"
 	"fakesmtp/internal/policy/dnsbl"
+	"fakesmtp/internal/policy/greylist"
 	"fakesmtp/internal/policy/ratelimit"
 	"fakesmtp/internal/smtpd"
 	"fakesmtp/internal/store"
@@ -75,11 +77,27 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer stopLists()
 		go lists.Run(lctx)
 	}
+	var grey *greylist.List
+	if cfg.Greylist {
+		path := cfg.GreylistState
+		if path == "" {
+			path = filepath.Join(cfg.StorePath, "greylist.db")
+		}
+		grey, err = greylist.New(greylist.Config{Delay: cfg.GreylistDelay, Expire: cfg.GreylistExpire,
+			PassTTL: cfg.GreylistPassTTL, Path: path}, nil, appLog)
+		if err != nil {
+			fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+			return 1
+		}
+		defer grey.Close()
+		appLog.Info("greylisting on", "state", path, "delay", cfg.GreylistDelay)
+	}
 	srv, err := smtpd.New(sessionRules(cfg), smtpd.Deps{
 		Store:      st,
 		Recipients: rcpts,
 		DNSBL:      lists,
 		Limits:     perClientLimits(cfg),
+		Greylist:   grey,
 		IDs:        id.NewGenerator(nil),
 		Logger:     appLog,
 		SessionLog: sessLog,

@@ -187,3 +187,13 @@ func (e *env) dialClient() *client { return e.dial() }
 
 // dialRaw dials without reading anything.
 func dialRaw(t *testing.T, addr string) *client { return smtptest.Dial(t, addr) }
+
+// dialFrom dials from a local address and reads the banner.
+func dialFrom(t *testing.T, from, addr string) *client {
+	t.Helper()
+	c := smtptest.DialFrom(t, from, addr)
+	if r := c.Read(); r.Code != 220 {
+		t.Fatalf("banner %v", r)
+	}
+	return c
+}

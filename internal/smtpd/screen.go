@@ -3,6 +3,7 @@ package smtpd
 import (
 	"strings"
 
+	"fakesmtp/internal/policy/greylist"
 	"fakesmtp/internal/smtp"
 )
 
@@ -45,4 +46,22 @@ func hitList[T interface{ String() string }](hits []T) string {
 		parts[i] = h.String()
 	}
 	return strings.Join(parts, " ")
+}
+
+// greylisted asks the greylist about this recipient (spamd and postgrey:
+// a real MTA retries after a 4xx, most bots do not). Clients on a DNS
+// allowlist skip it. It returns the zero Reply to go on.
+func (s *session) greylisted(rcpt smtp.Path) smtp.Reply {
+	gl := s.srv.deps.Greylist
+	if gl == nil || s.lists.Verdict().Allowlisted {
+		return smtp.Reply{}
+	}
+	d := gl.Check(greylist.Triplet{Client: s.client.Addr(), Sender: s.tx.from.String(), Recipient: rcpt.String()})
+	if d.Pass {
+		return smtp.Reply{}
+	}
+	s.srv.counters.Greylisted.Add(1)
+	secs := int(d.Wait.Seconds() + 0.999)
+	s.log.Info("greylisted", "from", s.tx.from.String(), "rcpt", rcpt.String(), "new", d.New, "retry_in", d.Wait.String())
+	return smtp.NewReply(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted, try again in %d seconds", secs)
 }

@@ -18,6 +18,7 @@ import (
 
 	"fakesmtp/internal/id"
 	"fakesmtp/internal/policy/dnsbl"
+	"fakesmtp/internal/policy/greylist"
 	"fakesmtp/internal/policy/ratelimit"
 	"fakesmtp/internal/smtp"
 	"fakesmtp/internal/store"
@@ -126,7 +127,10 @@ type Deps struct {
 	// DNSBL checks clients against DNS lists; nil checks nothing.
 	DNSBL *dnsbl.Checker
 	// Limits counts sessions and connections per client; nil is no limit.
-	Limits     *ratelimit.Limits
+	Limits *ratelimit.Limits
+	// Greylist answers new (client, sender, recipient) triplets with 451
+	// at RCPT; nil is no greylisting.
+	Greylist   *greylist.List
 	IDs        *id.Generator
 	Logger     *slog.Logger // application events
 	SessionLog *slog.Logger // one line per session event

@@ -152,6 +152,9 @@ func (s *session) rcptCmd(cmd smtp.Command) smtp.Reply {
 			return r
 		}
 	}
+	if r := s.greylisted(pa.Path); !r.IsZero() {
+		return r
+	}
 	s.tx.rcpts = append(s.tx.rcpts, pa.Path)
 	s.state = stateRcpt
 	return smtp.ReplyRcptOK
