@@ -207,9 +207,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	if deps.Sleep == nil {
-		deps.Sleep = sleep
-	}
 	srv := &Server{
 		cfg:       cfg,
 		deps:      deps,

@@ -45,12 +45,13 @@ type session struct {
 	errors, noops, vrfys int
 	accepted, refused    int
 	earlyTalk            bool
-	enforce              bool   // early talker kept talking: every RCPT is refused
-	reason               string // why the session ended, for the summary
-	active               int    // sessions running when this one started
-	admitted             bool   // counted by the per-client limits
-	stressed             bool   // the server was in stress mode when this session began
-	stutterBanner        bool   // the banner delay is served as a stuttered banner
+	enforce              bool        // early talker kept talking: every RCPT is refused
+	reason               string      // why the session ended, for the summary
+	active               int         // sessions running when this one started
+	admitted             bool        // counted by the per-client limits
+	stressed             bool        // the server was in stress mode when this session began
+	stutterBanner        bool        // the banner delay is served as a stuttered banner
+	timer                *time.Timer // reused by sleep
 	tarpitSpent          time.Duration
 
 	// lists is the DNS list lookup of this client, started at connect;
@@ -221,7 +222,7 @@ func (s *session) greet(ctx context.Context) smtp.Reply {
 				s.reason = "client closed during banner delay"
 				return smtp.Reply{}
 			}
-		} else if !s.srv.deps.Sleep(ctx, d) {
+		} else if !s.sleep(ctx, d) {
 			return s.shutdownReply()
 		}
 	}
@@ -554,14 +555,24 @@ func isTimeout(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
-// sleep waits d or until ctx ends; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// sleep waits d or until ctx ends; it reports whether d passed. The
+// session reuses one timer: a stutter tarpit sleeps once per byte, and a
+// fresh timer each time would be garbage for the collector to chase
+// across thousands of tarpitted sessions.
+func (s *session) sleep(ctx context.Context, d time.Duration) bool {
+	if s.srv.deps.Sleep != nil {
+		return s.srv.deps.Sleep(ctx, d)
+	}
+	if s.timer == nil {
+		s.timer = time.NewTimer(d)
+	} else {
+		s.timer.Reset(d)
+	}
 	select {
-	case <-t.C:
+	case <-s.timer.C:
 		return true
 	case <-ctx.Done():
+		s.timer.Stop()
 		return false
 	}
 }

@@ -102,12 +102,12 @@ func (s *session) tarpitted(ctx context.Context, r smtp.Reply) (handled bool, er
 		return true, err
 	}
 	if !stutter {
-		s.srv.deps.Sleep(ctx, min(d, budget))
+		s.sleep(ctx, min(d, budget))
 		return false, nil
 	}
 	b := r.Format()
 	for i := 0; i < len(b); i++ {
-		if i > 0 && (now().Sub(start) >= budget || !s.srv.deps.Sleep(ctx, s.cfg.StutterInterval)) {
+		if i > 0 && (now().Sub(start) >= budget || !s.sleep(ctx, s.cfg.StutterInterval)) {
 			// Out of budget, or shutting down: the rest at once.
 			s.conn.SetWriteDeadline(time.Now().Add(s.timeout()))
 			_, err := s.conn.Write(b[i:])
