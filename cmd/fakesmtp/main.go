@@ -39,6 +39,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serve(ctx, args, stdout, stderr)
 	case "check-config":
 		return checkConfig(args, stdout, stderr)
+	case "traps":
+		return trapsCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -55,6 +57,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage:
   fakesmtp [serve] [flags]      receive mail (default: dev mode on 127.0.0.1:2525)
   fakesmtp check-config [flags] validate the settings and show where each came from
+  fakesmtp traps list|add IP [reason]|remove IP [flags]
+                                show or edit the spam-trap list
   fakesmtp version              print the version
 
 Flags of serve and check-config:

@@ -193,7 +193,7 @@ var screeningKeys = []keyDef{
 		func(c *Config) any { return &c.TrapTTL }},
 	{Key{Name: "trap_state", Kind: KindPath, Help: `file of trapped clients ("" = <store_path>/traps.json)`},
 		func(c *Config) any { return &c.TrapState }},
-	{Key{Name: "trap_list_file", Kind: KindPath, Help: "publish trapped clients here, rbldnsd format (and .cidr beside it)"},
+	{Key{Name: "trap_list_file", Kind: KindPath, Help: "publish trapped clients here, rbldnsd format (and .ip6 and .cidr beside it)"},
 		func(c *Config) any { return &c.TrapListFile }},
 	{Key{Name: "dnsbl_serve", Kind: KindString, Help: `address of the built-in DNS list server, e.g. "127.0.0.1:5353" ("" = off)`},
 		func(c *Config) any { return &c.DNSBLServe }},
