@@ -92,12 +92,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer grey.Close()
 		appLog.Info("greylisting on", "state", path, "delay", cfg.GreylistDelay)
 	}
+	tr, err := startTraps(ctx, cfg, appLog)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+		return 1
+	}
+	if tr != nil {
+		defer tr.stop()
+	}
 	srv, err := smtpd.New(sessionRules(cfg), smtpd.Deps{
 		Store:      st,
 		Recipients: rcpts,
 		DNSBL:      lists,
 		Limits:     perClientLimits(cfg),
 		Greylist:   grey,
+		Traps:      tr.list(),
 		IDs:        id.NewGenerator(nil),
 		Logger:     appLog,
 		SessionLog: sessLog,
@@ -160,6 +169,11 @@ loop:
 		case <-summary.C:
 			appLog.Info("summary", srv.Counters().Snapshot()...)
 		case <-hup:
+			if tr != nil {
+				if err := tr.traps.Reload(); err != nil {
+					appLog.Error("reload of trap_mailboxes failed; keeping the old list", "err", err)
+				}
+			}
 			if err := rcpts.Reload(); err != nil {
 				appLog.Error("reload of recipient lists failed; keeping the old ones", "err", err)
 				continue

@@ -76,6 +76,13 @@ func (r *Recipients) CheckRecipient(p smtp.Path) smtp.Reply {
 	return smtp.Reply{}
 }
 
+// LocalDomain reports whether domain is one of ours: always true when no
+// local_domains file is set.
+func (r *Recipients) LocalDomain(domain string) bool {
+	l := r.lists.Load()
+	return len(l.domains) == 0 || l.domains[normalizeDomain(domain)]
+}
+
 func normalizeDomain(d string) string { return strings.TrimSuffix(strings.ToLower(d), ".") }
 
 func normalizeMailbox(a string) string {

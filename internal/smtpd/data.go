@@ -125,6 +125,9 @@ func (s *session) envelope() *store.Envelope {
 		env.RcptTo = append(env.RcptTo, r.String())
 	}
 	env.Extra = append(env.Extra, s.lists.Verdict().Headers()...)
+	if s.trapped != "" {
+		env.Extra = append(env.Extra, "X-FakeSMTP-Trap: "+store.Sanitize(s.trapped))
+	}
 	return env
 }
 

@@ -13,6 +13,8 @@ import (
 // panicky is a recipient check with a bug: it panics on <boom@...>.
 type panicky struct{}
 
+func (panicky) LocalDomain(string) bool { return true }
+
 func (panicky) CheckRecipient(p smtp.Path) smtp.Reply {
 	if p.Local == "boom" {
 		panic("recipient check exploded")

@@ -197,3 +197,6 @@ func dialFrom(t *testing.T, from, addr string) *client {
 	}
 	return c
 }
+
+// dialRawFrom dials from a local address without reading anything.
+func dialRawFrom(t *testing.T, from, addr string) *client { return smtptest.DialFrom(t, from, addr) }

@@ -14,7 +14,17 @@ import (
 // is taken from the answers in hand when the banner is due, and again at
 // MAIL for lists that answered later. It returns the zero Reply to go on.
 func (s *session) screenListed(at string) smtp.Reply {
-	if s.lists == nil || s.listed {
+	if s.listed {
+		return smtp.Reply{}
+	}
+	if tr := s.srv.deps.Traps; tr != nil && at == "banner" {
+		// A client that wrote to a trap within trap_ttl is treated as
+		// listed, like a DNS listing.
+		if e, ok := tr.Listed(s.client.Addr()); ok {
+			return s.refuseListed(at, "trapped: "+e.Reason, "trap", e.Reason)
+		}
+	}
+	if s.lists == nil {
 		return smtp.Reply{}
 	}
 	v := s.lists.Verdict()
@@ -24,20 +34,53 @@ func (s *session) screenListed(at string) smtp.Reply {
 		}
 		return smtp.Reply{}
 	}
+	return s.refuseListed(at, "using "+strings.Join(v.Zones(), ", "), "score", v.Score, "hits", hitList(v.Hits))
+}
+
+// refuseListed marks the client listed and, when nothing is stored,
+// refuses it naming why; with store_data on the session goes on, since
+// the collector wants the junk.
+func (s *session) refuseListed(at, why string, attrs ...any) smtp.Reply {
 	s.listed = true
 	s.srv.counters.Listed.Add(1)
-	zones := strings.Join(v.Zones(), ", ")
 	if s.cfg.StoreData {
-		s.log.Info("client listed by DNS lists; session goes on to collect", "at", at, "score", v.Score, "hits", hitList(v.Hits))
+		s.log.Info("client listed; session goes on to collect", append([]any{"at", at, "why", why}, attrs...)...)
 		return smtp.Reply{}
 	}
-	s.log.Info("client listed by DNS lists; refused", "at", at, "score", v.Score, "hits", hitList(v.Hits))
-	s.reason = "listed by " + zones
-	r := smtp.NewReply(421, smtp.EnhancedCode{4, 7, 1}, "Service unavailable; client [%s] blocked using %s", s.client.Addr(), zones)
+	s.log.Info("client listed; refused", append([]any{"at", at, "why", why}, attrs...)...)
+	s.reason = "listed: " + why
+	r := smtp.NewReply(421, smtp.EnhancedCode{4, 7, 1}, "Service unavailable; client [%s] blocked %s", s.client.Addr(), why)
 	if s.cfg.DNSBLReject554 {
-		r = smtp.NewReply(554, smtp.EnhancedCode{5, 7, 1}, "Service unavailable; client [%s] blocked using %s", s.client.Addr(), zones)
+		r = smtp.NewReply(554, smtp.EnhancedCode{5, 7, 1}, "Service unavailable; client [%s] blocked %s", s.client.Addr(), why)
 	}
 	return r.WithClose()
+}
+
+// trapHit records a client that writes to a trap (spamd's spamtrap and
+// alloweddomains): from now on, for trap_ttl, its connections are
+// treated as listed, and the recorded address is published for the real
+// MX. This RCPT itself goes on through the usual checks: a trap mailbox
+// is accepted (the message is evidence), an unknown domain is refused as
+// relaying.
+func (s *session) trapHit(rcpt smtp.Path) {
+	tr := s.srv.deps.Traps
+	if tr == nil || rcpt.IsPostmaster() {
+		return
+	}
+	local := true
+	if rc := s.srv.deps.Recipients; rc != nil {
+		local = rc.LocalDomain(rcpt.Domain)
+	}
+	reason, hit := tr.Match(rcpt.String(), local)
+	if !hit {
+		return
+	}
+	s.srv.counters.TrapHits.Add(1)
+	s.trapped = reason + " <" + rcpt.String() + ">"
+	if err := tr.Record(s.client.Addr(), rcpt.String(), reason); err != nil {
+		s.srv.deps.Logger.Error("trap hit not recorded", "session", s.id, "err", err)
+	}
+	s.log.Warn("trap hit", "rcpt", rcpt.String(), "reason", reason)
 }
 
 func hitList[T interface{ String() string }](hits []T) string {

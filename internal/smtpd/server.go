@@ -20,6 +20,7 @@ import (
 	"fakesmtp/internal/policy/dnsbl"
 	"fakesmtp/internal/policy/greylist"
 	"fakesmtp/internal/policy/ratelimit"
+	"fakesmtp/internal/policy/traps"
 	"fakesmtp/internal/smtp"
 	"fakesmtp/internal/store"
 )
@@ -117,6 +118,9 @@ type Config struct {
 // the zero Reply to accept.
 type RecipientChecker interface {
 	CheckRecipient(p smtp.Path) smtp.Reply
+	// LocalDomain reports whether mail for domain is ours (always true
+	// without a local_domains list).
+	LocalDomain(domain string) bool
 }
 
 // Deps are the parts a Server uses. Logger and SessionLog are required;
@@ -130,7 +134,10 @@ type Deps struct {
 	Limits *ratelimit.Limits
 	// Greylist answers new (client, sender, recipient) triplets with 451
 	// at RCPT; nil is no greylisting.
-	Greylist   *greylist.List
+	Greylist *greylist.List
+	// Traps records clients that write to trap addresses, and says which
+	// clients are trapped; nil is no traps.
+	Traps      *traps.Traps
 	IDs        *id.Generator
 	Logger     *slog.Logger // application events
 	SessionLog *slog.Logger // one line per session event

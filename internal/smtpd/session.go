@@ -51,6 +51,7 @@ type session struct {
 	admitted             bool        // counted by the per-client limits
 	stressed             bool        // the server was in stress mode when this session began
 	stutterBanner        bool        // the banner delay is served as a stuttered banner
+	talkedDuringBanner   bool        // input came before the stuttered banner's last byte
 	timer                *time.Timer // reused by sleep
 	tarpitSpent          time.Duration
 
@@ -59,6 +60,8 @@ type session struct {
 	lists *dnsbl.Lookup
 	// listed is set once the client has been found listed.
 	listed bool
+	// trapped holds the first trap hit of this session, for its messages.
+	trapped string
 
 	// idle is set while the session waits for a command outside a
 	// transaction: Shutdown may then end it at once.
@@ -166,9 +169,7 @@ func (s *session) serve(ctx context.Context) {
 	if !s.respond(ctx, s.greet(ctx)) {
 		return
 	}
-	if s.stutterBanner && s.cfg.DoEarlyTalk && (s.buffered() > 0 || pendingInput(s.conn)) {
-		// Anything sent before the end of the stuttered banner was sent
-		// before the client could have read a complete reply.
+	if s.talkedDuringBanner {
 		if r := s.earlyTalker("during banner"); !r.IsZero() {
 			s.respond(ctx, r)
 			return

@@ -113,6 +113,11 @@ func (s *session) tarpitted(ctx context.Context, r smtp.Reply) (handled bool, er
 			_, err := s.conn.Write(b[i:])
 			return true, err
 		}
+		if i == len(b)-1 && s.stutterBanner && r.Code == 220 && s.cfg.DoEarlyTalk {
+			// Anything in before the banner's last byte was sent before
+			// the client could have read a complete reply.
+			s.talkedDuringBanner = s.buffered() > 0 || pendingInput(s.conn)
+		}
 		s.conn.SetWriteDeadline(time.Now().Add(s.timeout()))
 		if _, err := s.conn.Write(b[i : i+1]); err != nil {
 			return true, err

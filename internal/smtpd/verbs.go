@@ -146,6 +146,7 @@ func (s *session) rcptCmd(cmd smtp.Command) smtp.Reply {
 		// RFC 5321 4.5.3.1.10: 452, and the session goes on.
 		return smtp.ReplyTooManyRcpts
 	}
+	s.trapHit(pa.Path)
 	if rc := s.srv.deps.Recipients; rc != nil {
 		if r := rc.CheckRecipient(pa.Path); !r.IsZero() {
 			s.log.Info("recipient refused", "rcpt", pa.Path.String(), "code", r.Code)

@@ -65,9 +65,9 @@ func TestFilterMatch(t *testing.T) {
 
 func TestQueryName(t *testing.T) {
 	tests := map[string]string{
-		"192.0.2.99":       "99.2.0.192.zen.example.",
+		"192.0.2.99":        "99.2.0.192.zen.example.",
 		"::ffff:192.0.2.99": "99.2.0.192.zen.example.",
-		"2001:db8::1":      "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.example.",
+		"2001:db8::1":       "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.example.",
 	}
 	for ip, want := range tests {
 		if got := QueryName(netip.MustParseAddr(ip), "zen.example."); got != want {
