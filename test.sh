@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 need=()
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v dig >/dev/null 2>&1 || need+=(dnsutils)
 if ((${#need[@]})); then
   echo "== installing ${need[*]}"
   sudo=""
