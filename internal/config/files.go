@@ -25,6 +25,7 @@ func CheckFiles(c *Config) Problems {
 	for _, f := range []struct{ key, path string }{
 		{"local_domains", c.LocalDomains},
 		{"local_mailboxes", c.LocalMailboxes},
+		{"trap_mailboxes", c.TrapMailboxes},
 	} {
 		if f.path == "" {
 			continue
