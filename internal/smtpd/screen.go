@@ -76,7 +76,9 @@ func (s *session) trapHit(rcpt smtp.Path) {
 		return
 	}
 	s.srv.counters.TrapHits.Add(1)
-	s.trapped = reason + " <" + rcpt.String() + ">"
+	if s.trapped == "" {
+		s.trapped = reason + " <" + rcpt.String() + ">"
+	}
 	if err := tr.Record(s.client.Addr(), rcpt.String(), reason); err != nil {
 		s.srv.deps.Logger.Error("trap hit not recorded", "session", s.id, "err", err)
 	}
@@ -104,6 +106,7 @@ func (s *session) greylisted(rcpt smtp.Path) smtp.Reply {
 		return smtp.Reply{}
 	}
 	s.srv.counters.Greylisted.Add(1)
+	s.greylisted451++
 	secs := int(d.Wait.Seconds() + 0.999)
 	s.log.Info("greylisted", "from", s.tx.from.String(), "rcpt", rcpt.String(), "new", d.New, "retry_in", d.Wait.String())
 	return smtp.NewReply(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted, try again in %d seconds", secs)

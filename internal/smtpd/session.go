@@ -62,6 +62,8 @@ type session struct {
 	listed bool
 	// trapped holds the first trap hit of this session, for its messages.
 	trapped string
+	// greylisted451 counts the RCPTs the greylist answered 451.
+	greylisted451 int
 
 	// idle is set while the session waits for a command outside a
 	// transaction: Shutdown may then end it at once.
@@ -442,6 +444,9 @@ func (s *session) summary() {
 		"errors", s.errors,
 		"early_talk", s.earlyTalk,
 		"listed", s.listed,
+		"trapped", s.trapped != "",
+		"greylisted", s.greylisted451,
+		"tarpit", s.tarpitSpent.Round(time.Millisecond).String(),
 		"duration", s.srv.deps.Now().Sub(s.start).Round(time.Millisecond).String(),
 		"reason", s.reason)
 }
