@@ -1,6 +1,10 @@
 package store
 
-import "sync"
+import (
+	"sync"
+
+	"fakesmtp/internal/safeio"
+)
 
 // dirSyncer flushes a folder with group commit: sessions that finish a
 // message while a folder fsync is running wait for the next one together,
@@ -48,7 +52,7 @@ func (d *dirSyncer) Sync() error {
 	d.running = true
 	d.next = nil
 	d.mu.Unlock()
-	err := syncDir(d.path)
+	err := safeio.SyncDir(d.path)
 	d.mu.Lock()
 	b.finished, b.err = true, err
 	d.running = false

@@ -39,6 +39,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"fakesmtp/internal/safeio"
 )
 
 const (
@@ -369,7 +371,7 @@ func (l *List) compact() error {
 		j.f.Close() // every line was already handed to the kernel
 		j.f = nil
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := safeio.Rename(tmp, path); err != nil {
 		if reopen {
 			if old, oerr := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, filePerm); oerr == nil {
 				j.f = old
@@ -378,7 +380,7 @@ func (l *List) compact() error {
 		return fail(err)
 	}
 	j.f, j.lines, j.size, j.lost, j.retryAt = f, lines, int64(size), false, 0
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := safeio.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("greylist: compact %s: fsync folder: %w", path, err)
 	}
 	return nil

@@ -6,9 +6,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
+
+	"fakesmtp/internal/safeio"
 )
 
 // AnswerTTL is the TTL of the published listings, in the rbldnsd files
@@ -149,20 +150,5 @@ func writeIfChanged(name string, data []byte) error {
 	if old, err := os.ReadFile(name); err == nil && bytes.Equal(old, data) {
 		return nil
 	}
-	return writeFileAtomic(name, data, 0o644)
-}
-
-// syncDir flushes a folder so that a rename in it is durable (POSIX:
-// fsync on the directory). Windows cannot flush a directory handle, and
-// NTFS journals the rename, so it is a no-op there.
-func syncDir(path string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
+	return safeio.WriteFile(name, data, 0o644)
 }

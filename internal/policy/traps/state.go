@@ -9,8 +9,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
+
+	"fakesmtp/internal/safeio"
 )
 
 // stateVersion is the state file's format version; a newer file is
@@ -84,7 +85,7 @@ func (t *Traps) update(fn func(map[netip.Addr]Entry) bool) error {
 		if err != nil {
 			return fmt.Errorf("traps: encode state: %w", err)
 		}
-		if err := writeFileAtomic(path, append(data, '\n'), 0o600); err != nil {
+		if err := safeio.WriteFile(path, append(data, '\n'), 0o600); err != nil {
 			return fmt.Errorf("traps: write state: %w", err)
 		}
 		fi, err := os.Stat(path)
@@ -175,53 +176,4 @@ func readState(path string) (stateFile, fileStamp, error) {
 		st.Entries[i].Reason = cleanReason(e.Reason)
 	}
 	return st, fileStamp{fi}, nil
-}
-
-// writeFileAtomic replaces name with data so that readers see either the
-// old or the new content and a crash leaves one of them: a temp file in
-// the same folder, fsync, rename over name, fsync of the folder (so the
-// rename itself is durable, as in store.Writer.Commit).
-func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := rename(tmp, name); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
-}
-
-// rename is os.Rename, retried briefly on Windows, where replacing a file
-// fails while another process has it open without FILE_SHARE_DELETE (a
-// virus scanner, an indexer, a reader's Stat): such holds last
-// milliseconds. Elsewhere rename(2) replaces open files.
-func rename(from, to string) error {
-	err := os.Rename(from, to)
-	for i := 0; err != nil && runtime.GOOS == "windows" && i < 50; i++ {
-		time.Sleep(lockPoll)
-		err = os.Rename(from, to)
-	}
-	return err
 }

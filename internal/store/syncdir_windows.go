@@ -1,7 +1,0 @@
-//go:build windows
-
-package store
-
-// syncDir is a no-op on Windows: NTFS cannot fsync a directory handle
-// opened this way, and its metadata journal makes the rename durable.
-func syncDir(path string) error { return nil }
