@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"fakesmtp/internal/certs"
 	"fakesmtp/internal/config"
 	"fakesmtp/internal/id"
 	"fakesmtp/internal/logfile"
@@ -100,7 +101,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if tr != nil {
 		defer tr.stop()
 	}
-	srv, err := smtpd.New(sessionRules(cfg), smtpd.Deps{
+	certSrc, err := loadCertificate(cfg, appLog)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+		return 1
+	}
+	rules := sessionRules(cfg)
+	if certSrc != nil {
+		rules.TLS = certSrc.Config()
+		rules.StartTLS = cfg.STARTTLS
+	}
+	srv, err := smtpd.New(rules, smtpd.Deps{
 		Store:      st,
 		Recipients: rcpts,
 		DNSBL:      lists,
@@ -118,17 +129,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	// Open every listener before serving any, so that a port in use is
 	// reported at start and nothing half-starts.
-	var lns []net.Listener
+	var lns, tlsLns []net.Listener
+	closeAll := func() {
+		for _, l := range append(lns, tlsLns...) {
+			l.Close()
+		}
+	}
 	for _, addr := range cfg.Listen {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
+			closeAll()
 			fmt.Fprintf(stderr, "fakesmtp: cannot listen on %s: %v\n", addr, listenHint(err))
 			return 1
 		}
 		lns = append(lns, ln)
+	}
+	for _, addr := range cfg.TLSListen {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeAll()
+			fmt.Fprintf(stderr, "fakesmtp: cannot listen on %s: %v\n", addr, listenHint(err))
+			return 1
+		}
+		tlsLns = append(tlsLns, ln)
 	}
 
 	where := "not stored (store_data = false)"
@@ -138,6 +161,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var addrs []string
 	for _, ln := range lns {
 		addrs = append(addrs, ln.Addr().String())
+	}
+	for _, ln := range tlsLns {
+		addrs = append(addrs, ln.Addr().String()+" (TLS)")
 	}
 	appLog.Info("started", "version", versionString(), "mode", cfg.Mode, "listen", strings.Join(addrs, ","),
 		"store", where, "hostname", cfg.Hostname, "log_path", cfg.LogPath)
@@ -155,9 +181,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// The readiness line comes only now: whoever waits for it may signal at once.
 	fmt.Fprintf(stdout, "fakesmtp: %s mode, listening on %s, mail stored in %s\n", cfg.Mode, strings.Join(addrs, ", "), where)
 
-	serveErr := make(chan error, len(lns))
+	serveErr := make(chan error, len(lns)+len(tlsLns))
 	for _, ln := range lns {
 		go func() { serveErr <- srv.Serve(ln) }()
+	}
+	for _, ln := range tlsLns {
+		go func() { serveErr <- srv.ServeTLS(ln) }()
 	}
 
 	summary := time.NewTicker(summaryInterval)
@@ -169,6 +198,13 @@ loop:
 		case <-summary.C:
 			appLog.Info("summary", srv.Counters().Snapshot()...)
 		case <-hup:
+			if certSrc != nil {
+				if err := certSrc.Reload(); err != nil {
+					appLog.Error("reload of the TLS certificate failed; keeping the old one", "err", err)
+				} else {
+					appLog.Info("TLS certificate reloaded", "sha256", certSrc.Fingerprint())
+				}
+			}
 			if tr != nil {
 				if err := tr.traps.Reload(); err != nil {
 					appLog.Error("reload of trap_mailboxes failed; keeping the old list", "err", err)
@@ -235,7 +271,31 @@ func sessionRules(c *config.Config) smtpd.Config {
 		StutterInterval:   c.StutterInterval,
 		MaxTarpitted:      c.MaxTarpitted,
 		TarpitMaxTime:     c.TarpitMaxTime,
+		TLSRequired:       c.TLSRequired,
 	}
+}
+
+// loadCertificate returns the TLS certificate: from tls_cert/tls_key, or
+// self-signed in dev mode (its fingerprint logged, so a test client can
+// pin it), or nil when TLS is not offered.
+func loadCertificate(c *config.Config, logger *slog.Logger) (*certs.Source, error) {
+	switch {
+	case c.TLSCert != "":
+		src, err := certs.Load(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("TLS certificate", "file", c.TLSCert, "sha256", src.Fingerprint(), "starttls", c.STARTTLS)
+		return src, nil
+	case c.Mode == config.ModeDev && (c.STARTTLS || len(c.TLSListen) > 0):
+		src, err := certs.SelfSigned(c.Hostname, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("TLS with a self-signed certificate (dev mode)", "host", c.Hostname, "sha256", src.Fingerprint(), "starttls", c.STARTTLS)
+		return src, nil
+	}
+	return nil, nil
 }
 
 // prefixes parses networks, a bare address being its own /32 or /128;

@@ -137,6 +137,10 @@ type Config struct {
 	// greylisting); see screening.go.
 	Screening
 
+	// ESMTP holds the settings of the extensions: TLS, and later AUTH and
+	// the others; see esmtp.go.
+	ESMTP
+
 	// File is the configuration file Load read, "" if none. It is not a
 	// key; Describe prints it in its header.
 	File string

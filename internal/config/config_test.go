@@ -89,6 +89,7 @@ func TestLoadDefaultsAreDev(t *testing.T) {
 		ShutdownGrace:  10 * time.Second,
 		Fsync:          true,
 		Screening:      defaultScreening(),
+		ESMTP:          defaultESMTP(),
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load() =\n%+v\nwant\n%+v", c, want)

@@ -54,8 +54,8 @@ type keyDef struct {
 }
 
 // keyDefs is every key in documentation order: the original's, then the
-// screening keys (screening.go). It is read-only.
-var keyDefs = append(coreKeys[:len(coreKeys):len(coreKeys)], screeningKeys...)
+// screening keys (screening.go), then the extensions' (esmtp.go). It is read-only.
+var keyDefs = append(append(coreKeys[:len(coreKeys):len(coreKeys)], screeningKeys...), esmtpKeys...)
 
 // coreKeys are the keys of the C# original and the core receiver.
 var coreKeys = []keyDef{

@@ -40,6 +40,7 @@ func TestLegacySample(t *testing.T) {
 		ShutdownGrace:  10 * time.Second,
 		Fsync:          true,
 		Screening:      defaultScreening(),
+		ESMTP:          defaultESMTP(),
 		File:           "testdata/FakeSMTP.exe.config",
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -121,6 +121,7 @@ func baseDefaults(tempDir string) *Config {
 		ShutdownGrace:  defaultShutdownGrace,
 		Fsync:          defaultFsync,
 		Screening:      defaultScreening(),
+		ESMTP:          defaultESMTP(),
 	}
 }
 

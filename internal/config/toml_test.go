@@ -48,7 +48,8 @@ func TestTOMLExampleFile(t *testing.T) {
 			GreylistDelay: 5 * time.Minute, GreylistExpire: 4 * time.Hour, GreylistPassTTL: 36 * 24 * time.Hour,
 			GreylistState: "/var/lib/fakesmtp/greylist.db",
 		},
-		File: "testdata/fakesmtp.toml",
+		ESMTP: ESMTP{TLSCert: "/etc/fakesmtp/cert.pem", TLSKey: "/etc/fakesmtp/key.pem", TLSRequired: false, TLSListen: []string{":465"}, STARTTLS: true},
+		File:  "testdata/fakesmtp.toml",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("loaded\n%+v\nwant\n%+v", c, want)

@@ -118,6 +118,7 @@ func (c *Config) validate(origin func(key string) string, skip map[string]bool) 
 		}
 	}
 	c.validateScreening(bad)
+	c.validateESMTP(bad)
 	return probs
 }
 

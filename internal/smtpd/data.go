@@ -124,6 +124,9 @@ func (s *session) envelope() *store.Envelope {
 	for _, r := range s.tx.rcpts {
 		env.RcptTo = append(env.RcptTo, r.String())
 	}
+	if h := tlsHeader(s.tlsState); h != "" {
+		env.Extra = append(env.Extra, h)
+	}
 	env.Extra = append(env.Extra, s.lists.Verdict().Headers()...)
 	if s.trapped != "" {
 		env.Extra = append(env.Extra, "X-FakeSMTP-Trap: "+store.Sanitize(s.trapped))
@@ -132,15 +135,21 @@ func (s *session) envelope() *store.Envelope {
 }
 
 // protocol is the Received header's "with" keyword: SMTP after HELO,
-// ESMTP after EHLO (RFC 3848), UTF8SMTP with SMTPUTF8 (RFC 6531 3.7.3).
+// ESMTP after EHLO (RFC 3848), UTF8SMTP with SMTPUTF8 (RFC 6531 3.7.3),
+// each with an S over TLS.
 func (s *session) protocol() string {
+	p := "SMTP"
 	switch {
 	case s.tx.smtputf8:
-		return "UTF8SMTP"
+		p = "UTF8SMTP"
 	case s.esmtp:
-		return "ESMTP"
+		p = "ESMTP"
 	}
-	return "SMTP"
+	if s.tlsState != nil {
+		// RFC 3848: ESMTPS (and RFC 6531's UTF8SMTPS) over TLS.
+		p += "S"
+	}
+	return p
 }
 
 // noteContent logs what is worth knowing about the client's content.

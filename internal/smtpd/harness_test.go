@@ -200,3 +200,13 @@ func dialFrom(t *testing.T, from, addr string) *client {
 
 // dialRawFrom dials from a local address without reading anything.
 func dialRawFrom(t *testing.T, from, addr string) *client { return smtptest.DialFrom(t, from, addr) }
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func newTestStore(t *testing.T) *store.Store {
+	st, err := store.New(store.Config{Path: t.TempDir()}, discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

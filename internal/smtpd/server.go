@@ -7,6 +7,7 @@ package smtpd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -112,6 +113,12 @@ type Config struct {
 	MaxTarpitted int
 	// TarpitMaxTime caps one session's total tarpit time; 0 is no cap.
 	TarpitMaxTime time.Duration
+	// TLS is the server TLS configuration for ServeTLS listeners (RFC
+	// 8314) and, with StartTLS, for STARTTLS (RFC 3207).
+	TLS      *tls.Config
+	StartTLS bool
+	// TLSRequired refuses MAIL before STARTTLS with 530 5.7.0.
+	TLSRequired bool
 }
 
 // RecipientChecker decides whether a recipient is accepted; it returns
@@ -229,7 +236,19 @@ var ErrServerClosed = errors.New("smtpd: server closed")
 
 // Serve accepts connections on ln until Shutdown. It always returns a
 // non-nil error: ErrServerClosed after Shutdown.
-func (srv *Server) Serve(ln net.Listener) error {
+func (srv *Server) Serve(ln net.Listener) error { return srv.serve(ln, false) }
+
+// ServeTLS is Serve for implicit TLS (SMTPS, RFC 8314): every connection
+// starts with a TLS handshake. Config.TLS must be set.
+func (srv *Server) ServeTLS(ln net.Listener) error {
+	if srv.cfg.TLS == nil {
+		ln.Close()
+		return errors.New("smtpd: ServeTLS without a TLS configuration")
+	}
+	return srv.serve(ln, true)
+}
+
+func (srv *Server) serve(ln net.Listener, implicitTLS bool) error {
 	srv.mu.Lock()
 	if srv.stopping.Load() {
 		srv.mu.Unlock()
@@ -260,12 +279,12 @@ func (srv *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		backoff = 0
-		srv.handle(conn)
+		srv.handle(conn, implicitTLS)
 	}
 }
 
 // handle starts a session for conn, or refuses it when the server is full.
-func (srv *Server) handle(conn net.Conn) {
+func (srv *Server) handle(conn net.Conn, implicitTLS bool) {
 	n := srv.active.Add(1)
 	if n > int64(srv.cfg.MaxSessions) {
 		srv.active.Add(-1)
@@ -287,6 +306,7 @@ func (srv *Server) handle(conn net.Conn) {
 	}
 	srv.updateStress(n)
 	s := newSession(srv, conn, int(n))
+	s.implicitTLS = implicitTLS
 	srv.sessions[s] = struct{}{}
 	srv.wg.Add(1)
 	srv.mu.Unlock()

@@ -3,6 +3,7 @@ package smtpd
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +65,12 @@ type session struct {
 	trapped string
 	// greylisted451 counts the RCPTs the greylist answered 451.
 	greylisted451 int
+	// implicitTLS: the connection came in on a TLS listener.
+	implicitTLS bool
+	// pendingTLS: STARTTLS was answered 220; the handshake comes next.
+	pendingTLS bool
+	// tlsState is set once TLS is up.
+	tlsState *tls.ConnectionState
 
 	// idle is set while the session waits for a command outside a
 	// transaction: Shutdown may then end it at once.
@@ -105,6 +112,14 @@ func (s *session) begin() bool {
 		}
 		// From here on the client is the one the proxy names.
 		s.conn, rd = pc, pc
+	}
+	if s.implicitTLS {
+		// RFC 8314: TLS from the first byte (port 465).
+		tc, err := s.handshake(rd.(net.Conn))
+		if err != nil {
+			return false
+		}
+		s.conn, rd = tc, tc
 	}
 	if ap, err := netip.ParseAddrPort(s.conn.RemoteAddr().String()); err == nil {
 		s.client = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
@@ -186,6 +201,9 @@ func (s *session) serve(ctx context.Context) {
 			if !s.respond(ctx, s.receiveData(ctx)) {
 				return
 			}
+		}
+		if s.pendingTLS && !s.startTLS(ctx) {
+			return
 		}
 	}
 }
@@ -336,6 +354,8 @@ func (s *session) dispatch(ctx context.Context, cmd smtp.Command) smtp.Reply {
 		return s.vrfyCmd()
 	case smtp.VerbHelp:
 		return smtp.ReplyHelp
+	case smtp.VerbStartTLS:
+		return s.startTLSCmd(cmd)
 	}
 	return smtp.ReplyUnknown
 }
@@ -447,6 +467,7 @@ func (s *session) summary() {
 		"trapped", s.trapped != "",
 		"greylisted", s.greylisted451,
 		"tarpit", s.tarpitSpent.Round(time.Millisecond).String(),
+		"tls", tlsVersion(s.tlsState),
 		"duration", s.srv.deps.Now().Sub(s.start).Round(time.Millisecond).String(),
 		"reason", s.reason)
 }

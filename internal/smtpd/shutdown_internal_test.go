@@ -68,7 +68,7 @@ func TestAcceptedDuringShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What Serve does with a connection Accept returned.
-	srv.handle(conn)
+	srv.handle(conn, false)
 
 	if strings.Contains(logs.String(), "msg=connect") {
 		t.Fatalf("a session started after Shutdown returned:\n%s", logs)

@@ -65,8 +65,11 @@ var sequence = map[smtp.Verb][numStates]smtp.Reply{
 	smtp.VerbVrfy: {},
 	smtp.VerbExpn: {},
 	smtp.VerbHelp: {},
+	// RFC 3207 section 4: STARTTLS after EHLO, outside a transaction.
 	smtp.VerbStartTLS: {
-		replyNotImplemented, replyNotImplemented, replyNotImplemented, replyNotImplemented,
+		stateConnect: smtp.ReplyNeedHelo,
+		stateMail:    smtp.ReplyBadSequence,
+		stateRcpt:    smtp.ReplyBadSequence,
 	},
 	smtp.VerbAuth: {
 		replyNotImplemented, replyNotImplemented, replyNotImplemented, replyNotImplemented,
@@ -84,10 +87,11 @@ var sequence = map[smtp.Verb][numStates]smtp.Reply{
 // reply. Bytes already sent behind them are early talk. QUIT is left
 // out: the session closes after it anyway.
 var mustEndGroup = map[smtp.Verb]bool{
-	smtp.VerbEhlo: true,
-	smtp.VerbHelo: true,
-	smtp.VerbData: true,
-	smtp.VerbVrfy: true,
-	smtp.VerbExpn: true,
-	smtp.VerbNoop: true,
+	smtp.VerbStartTLS: true, // RFC 3207 section 4
+	smtp.VerbEhlo:     true,
+	smtp.VerbHelo:     true,
+	smtp.VerbData:     true,
+	smtp.VerbVrfy:     true,
+	smtp.VerbExpn:     true,
+	smtp.VerbNoop:     true,
 }

@@ -39,7 +39,7 @@ func (s *session) ehloCmd(cmd smtp.Command) smtp.Reply {
 		return r
 	}
 	s.esmtp = true
-	return smtp.Reply{Code: 250, Lines: []string{
+	r := smtp.Reply{Code: 250, Lines: []string{
 		s.cfg.Hostname + " Hello " + strings.ToValidUTF8(s.helo, "?") + " [" + s.client.Addr().String() + "]",
 		"PIPELINING", // RFC 2920
 		"SIZE " + strconv.FormatInt(s.cfg.MaxDataSize, 10), // RFC 1870
@@ -47,6 +47,10 @@ func (s *session) ehloCmd(cmd smtp.Command) smtp.Reply {
 		"SMTPUTF8",            // RFC 6531
 		"ENHANCEDSTATUSCODES", // RFC 2034
 	}}
+	if s.offersTLS() && s.tlsState == nil {
+		r.Lines = append(r.Lines, "STARTTLS") // RFC 3207
+	}
+	return r
 }
 
 // greeting is what HELO and EHLO share: the argument check and the reset
@@ -70,6 +74,9 @@ func (s *session) greeting(cmd smtp.Command, syntax smtp.Reply) smtp.Reply {
 func (s *session) mailCmd(cmd smtp.Command) smtp.Reply {
 	if r := s.screenListed("MAIL"); !r.IsZero() {
 		return r
+	}
+	if s.cfg.TLSRequired && s.tlsState == nil {
+		return replyNeedStartTLS
 	}
 	if s.cfg.MaxMessages > 0 && s.accepted >= s.cfg.MaxMessages {
 		s.reason = "too many messages"

@@ -170,3 +170,10 @@ func (c *Client) ExpectClosed() {
 		c.t.Fatalf("connection still open")
 	}
 }
+
+// Wrap makes a Client of an established connection (after a TLS
+// handshake, say); the connection is closed when the test ends.
+func Wrap(t testing.TB, c net.Conn) *Client {
+	t.Cleanup(func() { c.Close() })
+	return &Client{t: t, Conn: c, R: bufio.NewReader(c)}
+}

@@ -198,7 +198,8 @@ func start(t *testing.T, mk func(addr string) (args, env []string)) *server {
 			s.kill()
 			t.Fatalf("fakesmtp %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, s.Stdout, s.Stderr)
 		}
-		s.Mode, s.Addr, s.Store = m[1], m[2], m[3]
+		// The first address is the plain listener; TLS ones follow.
+		s.Mode, s.Addr, s.Store = m[1], strings.Split(m[2], ", ")[0], m[3]
 		if s.Addr != addr {
 			t.Errorf("readiness line says listening on %q, want %q", s.Addr, addr)
 		}

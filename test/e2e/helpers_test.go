@@ -66,7 +66,8 @@ func swaks(t *testing.T, args ...string) string {
 }
 
 // queuedRE finds the message ID in the 250 reply to the end of data.
-var queuedRE = regexp.MustCompile(`(?m)^<-  250 2\.0\.0 Ok: queued as ([0-9A-Za-z]+)\s*$`)
+// swaks marks replies read over TLS with "<~" instead of "<-".
+var queuedRE = regexp.MustCompile(`(?m)^<[-~]  250 2\.0\.0 Ok: queued as ([0-9A-Za-z]+)\s*$`)
 
 // queuedID returns the ID fakesmtp gave the one message in a swaks
 // transcript.
