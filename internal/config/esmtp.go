@@ -18,9 +18,23 @@ type ESMTP struct {
 	// can and refuse the dev mode's self-signed certificate (Go's
 	// net/smtp.SendMail, nodemailer without ignoreTLS).
 	STARTTLS bool
+
+	// Auth is the AUTH policy (key auth, RFC 4954): "off", "any" (every
+	// credential is accepted and shown: a dev receiver), or "users"
+	// (checked against AuthUsersFile).
+	Auth string
+	// AuthUsersFile is an htpasswd -B file of user:bcrypt-hash lines (key
+	// auth_users_file).
+	AuthUsersFile string
+	// AuthRequired refuses MAIL without AUTH with 530 5.7.0 (key
+	// auth_required).
+	AuthRequired bool
+	// AuthAllowInsecure offers AUTH without TLS too (key
+	// auth_allow_insecure).
+	AuthAllowInsecure bool
 }
 
-func defaultESMTP() ESMTP { return ESMTP{TLSListen: []string{}, STARTTLS: true} }
+func defaultESMTP() ESMTP { return ESMTP{TLSListen: []string{}, STARTTLS: true, Auth: "off"} }
 
 // esmtpKeys are the keys of ESMTP, in documentation order.
 var esmtpKeys = []keyDef{
@@ -34,6 +48,14 @@ var esmtpKeys = []keyDef{
 		func(c *Config) any { return &c.TLSListen }},
 	{Key{Name: "starttls", Kind: KindBool, Help: "offer STARTTLS when a certificate is at hand (dev mode makes a self-signed one)"},
 		func(c *Config) any { return &c.STARTTLS }},
+	{Key{Name: "auth", Kind: KindString, Help: `AUTH: "off", "any" (accept and show every credential) or "users" (auth_users_file)`},
+		func(c *Config) any { return &c.Auth }},
+	{Key{Name: "auth_users_file", Kind: KindPath, Help: "htpasswd -B file of user:bcrypt-hash lines for auth = \"users\""},
+		func(c *Config) any { return &c.AuthUsersFile }},
+	{Key{Name: "auth_required", Kind: KindBool, Help: "refuse MAIL without AUTH (530 5.7.0)"},
+		func(c *Config) any { return &c.AuthRequired }},
+	{Key{Name: "auth_allow_insecure", Kind: KindBool, Help: "offer AUTH without TLS too"},
+		func(c *Config) any { return &c.AuthAllowInsecure }},
 }
 
 // validateESMTP adds the problems of the extension keys.
@@ -53,6 +75,18 @@ func (c *Config) validateESMTP(bad func(key string, value any, format string, ar
 	}
 	if c.TLSRequired && c.TLSCert == "" && c.Mode != ModeDev {
 		bad("tls_required", c.TLSRequired, "needs tls_cert and tls_key (only dev mode makes a certificate itself)")
+	}
+	switch c.Auth {
+	case "off", "any":
+	case "users":
+		if c.AuthUsersFile == "" {
+			bad("auth_users_file", c.AuthUsersFile, `empty while auth = "users"`)
+		}
+	default:
+		bad("auth", c.Auth, `want "off", "any" or "users"`)
+	}
+	if c.AuthRequired && c.Auth == "off" {
+		bad("auth_required", c.AuthRequired, `needs auth = "any" or "users"`)
 	}
 	if len(c.TLSListen) > 0 && c.TLSCert == "" && c.Mode != ModeDev {
 		bad("tls_listen", c.TLSListen, "needs tls_cert and tls_key (only dev mode makes a certificate itself)")

@@ -26,6 +26,7 @@ func CheckFiles(c *Config) Problems {
 		{"local_domains", c.LocalDomains},
 		{"local_mailboxes", c.LocalMailboxes},
 		{"trap_mailboxes", c.TrapMailboxes},
+		{"auth_users_file", c.AuthUsersFile},
 	} {
 		if f.path == "" {
 			continue

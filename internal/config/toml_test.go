@@ -48,8 +48,9 @@ func TestTOMLExampleFile(t *testing.T) {
 			GreylistDelay: 5 * time.Minute, GreylistExpire: 4 * time.Hour, GreylistPassTTL: 36 * 24 * time.Hour,
 			GreylistState: "/var/lib/fakesmtp/greylist.db",
 		},
-		ESMTP: ESMTP{TLSCert: "/etc/fakesmtp/cert.pem", TLSKey: "/etc/fakesmtp/key.pem", TLSRequired: false, TLSListen: []string{":465"}, STARTTLS: true},
-		File:  "testdata/fakesmtp.toml",
+		ESMTP: ESMTP{TLSCert: "/etc/fakesmtp/cert.pem", TLSKey: "/etc/fakesmtp/key.pem", TLSRequired: false, TLSListen: []string{":465"}, STARTTLS: true,
+			Auth: "users", AuthUsersFile: "/etc/fakesmtp/users", AuthRequired: true, AuthAllowInsecure: false},
+		File: "testdata/fakesmtp.toml",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("loaded\n%+v\nwant\n%+v", c, want)
