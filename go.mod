@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/miekg/dns v1.1.73
+	golang.org/x/crypto v0.54.0
 )
 
 require (

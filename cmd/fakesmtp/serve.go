@@ -24,6 +24,7 @@ import (
 	"fakesmtp/internal/policy/dnsbl"
 	"fakesmtp/internal/policy/greylist"
 	"fakesmtp/internal/policy/ratelimit"
+	"fakesmtp/internal/sasl"
 	"fakesmtp/internal/smtpd"
 	"fakesmtp/internal/store"
 )
@@ -107,6 +108,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	rules := sessionRules(cfg)
+	switch cfg.Auth {
+	case "any":
+		rules.Auth = sasl.AnyVerifier{}
+	case "users":
+		users, err := sasl.LoadUsers(cfg.AuthUsersFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+			return 1
+		}
+		rules.Auth = users
+	}
 	if certSrc != nil {
 		rules.TLS = certSrc.Config()
 		rules.StartTLS = cfg.STARTTLS
@@ -272,6 +284,8 @@ func sessionRules(c *config.Config) smtpd.Config {
 		MaxTarpitted:      c.MaxTarpitted,
 		TarpitMaxTime:     c.TarpitMaxTime,
 		TLSRequired:       c.TLSRequired,
+		AuthRequired:      c.AuthRequired,
+		AuthAllowInsecure: c.AuthAllowInsecure,
 	}
 }
 

@@ -124,6 +124,9 @@ func (s *session) envelope() *store.Envelope {
 	for _, r := range s.tx.rcpts {
 		env.RcptTo = append(env.RcptTo, r.String())
 	}
+	if s.authUser != "" {
+		env.Extra = append(env.Extra, "X-FakeSMTP-Auth-User: "+store.Sanitize(s.authUser))
+	}
 	if h := tlsHeader(s.tlsState); h != "" {
 		env.Extra = append(env.Extra, h)
 	}
@@ -146,8 +149,12 @@ func (s *session) protocol() string {
 		p = "ESMTP"
 	}
 	if s.tlsState != nil {
-		// RFC 3848: ESMTPS (and RFC 6531's UTF8SMTPS) over TLS.
+		// RFC 3848: ESMTPS (and RFC 6531's UTF8SMTPS) over TLS, with A
+		// when authenticated.
 		p += "S"
+	}
+	if s.authUser != "" && s.esmtp {
+		p += "A"
 	}
 	return p
 }

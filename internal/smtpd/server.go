@@ -22,6 +22,7 @@ import (
 	"fakesmtp/internal/policy/greylist"
 	"fakesmtp/internal/policy/ratelimit"
 	"fakesmtp/internal/policy/traps"
+	"fakesmtp/internal/sasl"
 	"fakesmtp/internal/smtp"
 	"fakesmtp/internal/store"
 )
@@ -119,6 +120,12 @@ type Config struct {
 	StartTLS bool
 	// TLSRequired refuses MAIL before STARTTLS with 530 5.7.0.
 	TLSRequired bool
+	// Auth checks AUTH credentials (RFC 4954); nil does not offer AUTH.
+	Auth sasl.Verifier
+	// AuthRequired refuses MAIL without AUTH with 530 5.7.0.
+	AuthRequired bool
+	// AuthAllowInsecure offers AUTH without TLS too.
+	AuthAllowInsecure bool
 }
 
 // RecipientChecker decides whether a recipient is accepted; it returns

@@ -18,6 +18,7 @@ import (
 
 	"fakesmtp/internal/policy/dnsbl"
 	"fakesmtp/internal/policy/ratelimit"
+	"fakesmtp/internal/sasl"
 	"fakesmtp/internal/smtp"
 )
 
@@ -71,6 +72,10 @@ type session struct {
 	pendingTLS bool
 	// tlsState is set once TLS is up.
 	tlsState *tls.ConnectionState
+	// sasl is the AUTH exchange in progress; authUser the authenticated
+	// user.
+	sasl     *sasl.Server
+	authUser string
 
 	// idle is set while the session waits for a command outside a
 	// transaction: Shutdown may then end it at once.
@@ -203,6 +208,9 @@ func (s *session) serve(ctx context.Context) {
 			}
 		}
 		if s.pendingTLS && !s.startTLS(ctx) {
+			return
+		}
+		if s.sasl != nil && !s.authExchange(ctx) {
 			return
 		}
 	}
@@ -356,6 +364,8 @@ func (s *session) dispatch(ctx context.Context, cmd smtp.Command) smtp.Reply {
 		return smtp.ReplyHelp
 	case smtp.VerbStartTLS:
 		return s.startTLSCmd(cmd)
+	case smtp.VerbAuth:
+		return s.authCmd(cmd)
 	}
 	return smtp.ReplyUnknown
 }
@@ -468,6 +478,7 @@ func (s *session) summary() {
 		"greylisted", s.greylisted451,
 		"tarpit", s.tarpitSpent.Round(time.Millisecond).String(),
 		"tls", tlsVersion(s.tlsState),
+		"auth_user", s.authUser,
 		"duration", s.srv.deps.Now().Sub(s.start).Round(time.Millisecond).String(),
 		"reason", s.reason)
 }

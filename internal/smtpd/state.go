@@ -71,8 +71,11 @@ var sequence = map[smtp.Verb][numStates]smtp.Reply{
 		stateMail:    smtp.ReplyBadSequence,
 		stateRcpt:    smtp.ReplyBadSequence,
 	},
+	// RFC 4954 section 4: AUTH after EHLO, outside a transaction.
 	smtp.VerbAuth: {
-		replyNotImplemented, replyNotImplemented, replyNotImplemented, replyNotImplemented,
+		stateConnect: smtp.ReplyNeedHelo,
+		stateMail:    smtp.ReplyBadSequence,
+		stateRcpt:    smtp.ReplyBadSequence,
 	},
 	smtp.VerbBdat: {
 		replyNotImplemented, replyNotImplemented, replyNotImplemented, replyNotImplemented,

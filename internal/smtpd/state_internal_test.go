@@ -66,8 +66,9 @@ var wantFirstLine = map[smtp.Verb][numStates]string{
 	smtp.VerbHelp:    all4("214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY EXPN HELP"),
 	// Without a TLS configuration the STARTTLS handler itself says 502.
 	smtp.VerbStartTLS: {needHelo, notImpl, badSeq, badSeq},
-	smtp.VerbAuth:     all4(notImpl),
-	smtp.VerbBdat:     all4(notImpl),
+	// Without AUTH configured the handler itself says 502.
+	smtp.VerbAuth: {needHelo, notImpl, badSeq, badSeq},
+	smtp.VerbBdat: all4(notImpl),
 }
 
 func all4(s string) [numStates]string { return [numStates]string{s, s, s, s} }
@@ -75,7 +76,7 @@ func all4(s string) [numStates]string { return [numStates]string{s, s, s, s} }
 // allowed reports whether want is the handler's answer rather than a
 // sequencing refusal.
 func allowed(v smtp.Verb, want string) bool {
-	if v == smtp.VerbStartTLS && want == notImpl {
+	if (v == smtp.VerbStartTLS || v == smtp.VerbAuth) && want == notImpl {
 		return true // the handler's answer when TLS is not configured
 	}
 	return !strings.HasPrefix(want, "503 ") && want != notImpl && want != unknown

@@ -55,7 +55,7 @@ func (s *session) startTLS(ctx context.Context) bool {
 	s.conn, s.rd = tc, tc
 	s.reset()
 	s.state = stateConnect
-	s.helo, s.esmtp = "", false
+	s.helo, s.esmtp, s.authUser = "", false, ""
 	return true
 }
 

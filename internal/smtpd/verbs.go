@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"fakesmtp/internal/sasl"
 	"fakesmtp/internal/smtp"
 )
 
@@ -50,6 +51,9 @@ func (s *session) ehloCmd(cmd smtp.Command) smtp.Reply {
 	if s.offersTLS() && s.tlsState == nil {
 		r.Lines = append(r.Lines, "STARTTLS") // RFC 3207
 	}
+	if s.authOffered() {
+		r.Lines = append(r.Lines, "AUTH "+strings.Join(sasl.Mechanisms(s.cfg.Auth), " ")) // RFC 4954
+	}
 	return r
 }
 
@@ -77,6 +81,9 @@ func (s *session) mailCmd(cmd smtp.Command) smtp.Reply {
 	}
 	if s.cfg.TLSRequired && s.tlsState == nil {
 		return replyNeedStartTLS
+	}
+	if s.cfg.AuthRequired && s.authUser == "" {
+		return replyAuthRequired
 	}
 	if s.cfg.MaxMessages > 0 && s.accepted >= s.cfg.MaxMessages {
 		s.reason = "too many messages"
@@ -116,6 +123,13 @@ func (s *session) mailCmd(cmd smtp.Command) smtp.Reply {
 				return replyBadParam
 			}
 			tx.smtputf8 = true
+		case "AUTH":
+			// RFC 4954 section 5: the identity the message was submitted
+			// with on a previous hop (Postfix sends AUTH=<>). Recorded by
+			// the relay, not trusted here.
+			if !p.HasValue {
+				return replyBadParam
+			}
 		default:
 			return smtp.ReplyUnknownParam
 		}
