@@ -33,3 +33,27 @@ func TestSwaksTLS(t *testing.T) {
 		})
 	}
 }
+
+// swaks with each AUTH mechanism over STARTTLS, against auth = any (the
+// dev receiver that shows what a client sends); the password never
+// reaches the log.
+func TestSwaksAuth(t *testing.T) {
+	t.Parallel()
+	srv := startDev(t, "--auth", "any")
+	for _, mech := range []string{"PLAIN", "LOGIN", "CRAM-MD5"} {
+		t.Run(mech, func(t *testing.T) {
+			out := swaks(t, "--server", srv.Addr, "--tls", "--auth", mech, "--auth-user", "bob-"+mech,
+				"--auth-password", "hunter2-secret", "--from", "a@example.org", "--to", "b@example.net")
+			if !strings.Contains(out, "235 2.7.0") {
+				t.Fatalf("no 235:\n%s", out)
+			}
+			env, _ := readMessage(t, srv.StorePath, queuedID(t, out))
+			if !strings.Contains(strings.Join(env.Extra, "\n"), "X-FakeSMTP-Auth-User: bob-"+mech) {
+				t.Fatalf("annotations %q", env.Extra)
+			}
+		})
+	}
+	if strings.Contains(srv.Stderr.String(), "hunter2") {
+		t.Fatal("password in the log")
+	}
+}
