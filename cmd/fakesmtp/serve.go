@@ -286,6 +286,7 @@ func sessionRules(c *config.Config) smtpd.Config {
 		TLSRequired:       c.TLSRequired,
 		AuthRequired:      c.AuthRequired,
 		AuthAllowInsecure: c.AuthAllowInsecure,
+		Chunking:          c.Chunking,
 	}
 }
 

@@ -122,12 +122,12 @@ func TestModePresets(t *testing.T) {
 				c.BannerDelay == 0 && c.ErrorDelay == 0 && !c.DoEarlyTalk
 		}, []string{"banner_delay", "error_delay", "do_early_talk"}},
 		{ModeCollector, func(c *Config) bool {
-			return c.Listen[0] == ":25" && c.StoreData && c.BannerDelay == time.Second && c.ErrorDelay == 500*time.Millisecond && c.DoEarlyTalk
-		}, nil},
+			return c.Listen[0] == ":25" && c.StoreData && c.BannerDelay == time.Second && c.ErrorDelay == 500*time.Millisecond && c.DoEarlyTalk && !c.Chunking
+		}, []string{"chunking"}},
 		{ModeFakeMX, func(c *Config) bool {
 			return c.Listen[0] == ":25" && !c.StoreData && c.DoTempFail && c.BannerDelay == 1500*time.Millisecond &&
 				c.ErrorDelay == 750*time.Millisecond && c.DoEarlyTalk && c.MaxSessions == 32 && c.MaxMessages == 10
-		}, []string{"store_data", "do_temp_fail", "banner_delay", "error_delay", "max_sessions"}},
+		}, []string{"store_data", "do_temp_fail", "banner_delay", "error_delay", "max_sessions", "chunking"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.mode), func(t *testing.T) {

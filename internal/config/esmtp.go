@@ -32,9 +32,16 @@ type ESMTP struct {
 	// AuthAllowInsecure offers AUTH without TLS too (key
 	// auth_allow_insecure).
 	AuthAllowInsecure bool
+	// Chunking offers CHUNKING/BDAT and BINARYMIME, RFC 3030 (key
+	// chunking). The collector and fake MX presets turn it off: a second
+	// way to frame a message is a second thing for a bot to probe
+	// (antispam.md 4.1).
+	Chunking bool
 }
 
-func defaultESMTP() ESMTP { return ESMTP{TLSListen: []string{}, STARTTLS: true, Auth: "off"} }
+func defaultESMTP() ESMTP {
+	return ESMTP{TLSListen: []string{}, STARTTLS: true, Auth: "off", Chunking: true}
+}
 
 // esmtpKeys are the keys of ESMTP, in documentation order.
 var esmtpKeys = []keyDef{
@@ -56,6 +63,8 @@ var esmtpKeys = []keyDef{
 		func(c *Config) any { return &c.AuthRequired }},
 	{Key{Name: "auth_allow_insecure", Kind: KindBool, Help: "offer AUTH without TLS too"},
 		func(c *Config) any { return &c.AuthAllowInsecure }},
+	{Key{Name: "chunking", Kind: KindBool, Help: "offer CHUNKING (BDAT) and BINARYMIME, RFC 3030"},
+		func(c *Config) any { return &c.Chunking }},
 }
 
 // validateESMTP adds the problems of the extension keys.

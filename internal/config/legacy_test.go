@@ -40,7 +40,7 @@ func TestLegacySample(t *testing.T) {
 		ShutdownGrace:  10 * time.Second,
 		Fsync:          true,
 		Screening:      defaultScreening(),
-		ESMTP:          defaultESMTP(),
+		ESMTP:          collectorESMTP(),
 		File:           "testdata/FakeSMTP.exe.config",
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -51,6 +51,8 @@ func TestLegacySample(t *testing.T) {
 		switch {
 		case k.Name == "mode":
 			want = SourceFlag
+		case k.Name == "chunking":
+			want = SourceMode // the collector preset turns it off
 		case k.Legacy == "":
 			want = SourceDefault
 		}
@@ -154,4 +156,11 @@ func TestLegacyIgnoresOtherSections(t *testing.T) {
 	if c.MaxSessions != 7 {
 		t.Errorf("max_sessions = %d, want 7", c.MaxSessions)
 	}
+}
+
+// collectorESMTP is defaultESMTP with the collector preset applied.
+func collectorESMTP() ESMTP {
+	e := defaultESMTP()
+	e.Chunking = false
+	return e
 }

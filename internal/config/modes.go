@@ -151,6 +151,7 @@ func applyPreset(c *Config, m Mode) {
 	case ModeCollector:
 		c.Listen = []string{defaultListen}
 		c.StoreData = true
+		c.Chunking = false
 		c.BannerDelay = defaultBannerDelay
 		c.ErrorDelay = defaultErrorDelay
 		c.DoEarlyTalk = true
@@ -162,6 +163,7 @@ func applyPreset(c *Config, m Mode) {
 		c.ErrorDelay = fakeMXErrorDelay
 		c.DoEarlyTalk = true
 		c.MaxSessions = fakeMXMaxSessions
+		c.Chunking = false
 	}
 }
 

@@ -73,6 +73,13 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 	}
 	st := dr.Stats()
 	s.noteContent(env.ID, st)
+	return s.finishMessage(ctx, env, sw, storeErr, tooBig, st)
+}
+
+// finishMessage decides on a message whose content has been read to its
+// end (DATA or BDAT LAST): refuse it, or commit it and answer 250 (or
+// the temp-fail 421). The caller aborts sw if it is not committed.
+func (s *session) finishMessage(ctx context.Context, env *store.Envelope, sw *store.Writer, storeErr error, tooBig bool, st smtp.DataStats) smtp.Reply {
 	switch {
 	case tooBig:
 		s.refuse()

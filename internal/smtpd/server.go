@@ -126,6 +126,8 @@ type Config struct {
 	AuthRequired bool
 	// AuthAllowInsecure offers AUTH without TLS too.
 	AuthAllowInsecure bool
+	// Chunking offers CHUNKING and BINARYMIME (RFC 3030).
+	Chunking bool
 }
 
 // RecipientChecker decides whether a recipient is accepted; it returns

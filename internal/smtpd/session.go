@@ -76,6 +76,8 @@ type session struct {
 	// user.
 	sasl     *sasl.Server
 	authUser string
+	// bdat is the message being received in BDAT chunks.
+	bdat *bdatState
 
 	// idle is set while the session waits for a command outside a
 	// transaction: Shutdown may then end it at once.
@@ -89,6 +91,7 @@ type transaction struct {
 	rcpts    []smtp.Path
 	smtputf8 bool
 	body8bit bool
+	binary   bool // BODY=BINARYMIME: BDAT only (RFC 3030)
 }
 
 func newSession(srv *Server, conn net.Conn, active int) *session {
@@ -177,6 +180,7 @@ func (s *session) serve(ctx context.Context) {
 			s.conn.Write(smtp.ReplyInternalError.Format())
 		}
 		if began {
+			s.bdat.abort()
 			s.releaseBuffers()
 			if s.admitted {
 				s.srv.deps.Limits.Release(s.client.Addr())
@@ -366,6 +370,8 @@ func (s *session) dispatch(ctx context.Context, cmd smtp.Command) smtp.Reply {
 		return s.startTLSCmd(cmd)
 	case smtp.VerbAuth:
 		return s.authCmd(cmd)
+	case smtp.VerbBdat:
+		return s.bdatCmd(ctx, cmd)
 	}
 	return smtp.ReplyUnknown
 }
@@ -458,6 +464,8 @@ func (s *session) shutdownReply() smtp.Reply {
 // reset ends the mail transaction (RSET, HELO/EHLO, after DATA). The
 // session's counters stay: RSET is no way around the limits.
 func (s *session) reset() {
+	s.bdat.abort()
+	s.bdat = nil
 	s.tx = transaction{}
 	if s.state.inTransaction() {
 		s.state = stateReady

@@ -77,9 +77,8 @@ var sequence = map[smtp.Verb][numStates]smtp.Reply{
 		stateMail:    smtp.ReplyBadSequence,
 		stateRcpt:    smtp.ReplyBadSequence,
 	},
-	smtp.VerbBdat: {
-		replyNotImplemented, replyNotImplemented, replyNotImplemented, replyNotImplemented,
-	},
+	// BDAT checks its state itself, after reading its chunk (bdat.go).
+	smtp.VerbBdat: {},
 	smtp.VerbUnknown: {
 		smtp.ReplyUnknown, smtp.ReplyUnknown, smtp.ReplyUnknown, smtp.ReplyUnknown,
 	},

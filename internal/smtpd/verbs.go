@@ -54,6 +54,9 @@ func (s *session) ehloCmd(cmd smtp.Command) smtp.Reply {
 	if s.authOffered() {
 		r.Lines = append(r.Lines, "AUTH "+strings.Join(sasl.Mechanisms(s.cfg.Auth), " ")) // RFC 4954
 	}
+	if s.cfg.Chunking {
+		r.Lines = append(r.Lines, "CHUNKING", "BINARYMIME") // RFC 3030
+	}
 	return r
 }
 
@@ -115,6 +118,11 @@ func (s *session) mailCmd(cmd smtp.Command) smtp.Reply {
 			case "7BIT":
 			case "8BITMIME":
 				tx.body8bit = true
+			case "BINARYMIME":
+				if !s.cfg.Chunking {
+					return replyBadBody
+				}
+				tx.body8bit, tx.binary = true, true
 			default:
 				return replyBadBody
 			}
@@ -185,6 +193,11 @@ func (s *session) rcptCmd(cmd smtp.Command) smtp.Reply {
 // dataCmd answers DATA. With do_temp_fail and nothing to keep, the
 // original refuses here; otherwise the loop reads the content after 354.
 func (s *session) dataCmd() smtp.Reply {
+	if s.bdat != nil || s.tx.binary {
+		// RFC 3030 section 3: DATA cannot follow BDAT in a transaction,
+		// and cannot carry BINARYMIME.
+		return replyDataAndBDAT
+	}
 	if s.cfg.DoTempFail && !s.cfg.StoreData {
 		s.refuse()
 		s.reason = "temp-fail"

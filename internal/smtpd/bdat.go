@@ -1,0 +1,140 @@
+package smtpd
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"strings"
+
+	"fakesmtp/internal/smtp"
+	"fakesmtp/internal/store"
+)
+
+var (
+	replyBDATSyntax  = smtp.Reply{Code: 501, Enhanced: smtp.EnhancedCode{5, 5, 4}, Lines: []string{"Syntax: BDAT chunk-size [LAST]"}, Close: true}
+	replyDataAndBDAT = smtp.Reply{Code: 503, Enhanced: smtp.EnhancedCode{5, 5, 1}, Lines: []string{"Error: DATA cannot follow BDAT, nor carry BODY=BINARYMIME"}}
+)
+
+// bdatState is a message being received in BDAT chunks (RFC 3030).
+type bdatState struct {
+	env      *store.Envelope
+	sw       *store.Writer
+	storeErr error
+	size     int64
+	tooBig   bool
+}
+
+// abort drops the message being received.
+func (b *bdatState) abort() {
+	if b != nil && b.sw != nil {
+		b.sw.Abort()
+	}
+}
+
+// parseBDAT parses "chunk-size [LAST]" (RFC 3030 section 2).
+func parseBDAT(arg string) (size int64, last, ok bool) {
+	f := strings.Fields(arg)
+	if len(f) < 1 || len(f) > 2 || f[0] == "" || strings.TrimLeft(f[0], "0123456789") != "" {
+		return 0, false, false
+	}
+	n, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return 0, false, false
+	}
+	if len(f) == 2 {
+		if !strings.EqualFold(f[1], "LAST") {
+			return 0, false, false
+		}
+		last = true
+	}
+	return n, last, true
+}
+
+// bdatCmd reads one BDAT chunk. The chunk's octets follow the command
+// without waiting for a reply (RFC 3030 section 4.2), so they are always
+// read — also when the command is refused — or the session would take
+// message bytes for commands. A command whose size cannot be parsed
+// leaves no way to find the next command: it is refused and the session
+// closed.
+func (s *session) bdatCmd(ctx context.Context, cmd smtp.Command) smtp.Reply {
+	size, last, ok := parseBDAT(cmd.Arg)
+	if !ok {
+		s.reason = "bad BDAT syntax"
+		return replyBDATSyntax
+	}
+	refusal := smtp.Reply{}
+	switch {
+	case !s.cfg.Chunking:
+		refusal = replyNotImplemented
+	case s.state != stateRcpt:
+		refusal = sequence[smtp.VerbData][s.state]
+	}
+	if refusal.IsZero() && s.bdat == nil {
+		b := &bdatState{env: s.envelope()}
+		if s.cfg.StoreData {
+			b.sw, b.storeErr = s.srv.deps.Store.Create(ctx, b.env)
+		}
+		s.bdat = b
+	}
+	// The chunk goes to the store unless the message is refused; a write
+	// error is kept for the end (the reply comes after the last chunk),
+	// and the chunk is still read to its end.
+	sink := &chunkSink{}
+	if b := s.bdat; refusal.IsZero() && !b.tooBig && b.storeErr == nil && b.sw != nil {
+		if b.size+size > s.cfg.MaxDataSize {
+			b.tooBig = true
+		} else {
+			sink.w = b.sw
+		}
+	}
+	s.dc.idle.Store(int64(s.timeout()))
+	_, err := io.CopyN(sink, s.reader(), size)
+	s.dc.idle.Store(0)
+	if sink.err != nil && s.bdat != nil {
+		s.bdat.storeErr = sink.err
+	}
+	if err != nil {
+		s.bdat.abort()
+		s.bdat = nil
+		s.refuse()
+		if isTimeout(err) {
+			if s.srv.stopping.Load() {
+				return s.shutdownReply()
+			}
+			s.reason = "timeout during BDAT"
+			return smtp.ReplyTimeout
+		}
+		s.reason = "client disconnected during BDAT"
+		return smtp.Reply{}
+	}
+	if !refusal.IsZero() {
+		return refusal
+	}
+	b := s.bdat
+	b.size += size
+	if b.size > s.cfg.MaxDataSize {
+		b.tooBig = true
+	}
+	if !last {
+		return smtp.NewReply(250, smtp.EnhancedCode{2, 0, 0}, "Ok: %d octets received", size)
+	}
+	s.bdat = nil
+	defer s.reset()
+	defer b.abort()
+	return s.finishMessage(ctx, b.env, b.sw, b.storeErr, b.tooBig, smtp.DataStats{Bytes: b.size})
+}
+
+// chunkSink passes chunk octets to w (nil: drops them) and remembers the
+// first write error instead of returning it, so that a failing disk never
+// stops the chunk from being read to its end.
+type chunkSink struct {
+	w   io.Writer
+	err error
+}
+
+func (c *chunkSink) Write(p []byte) (int, error) {
+	if c.w != nil && c.err == nil {
+		_, c.err = c.w.Write(p)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,102 @@
+package smtpd_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestBDAT(t *testing.T) {
+	cfg := devConfig()
+	cfg.Chunking = true
+	cfg.MaxErrors = 100
+	e := start(t, cfg)
+	c := e.dial()
+	if r := c.Expect("EHLO x.example", 250); !ehloHas(r, "CHUNKING") || !ehloHas(r, "BINARYMIME") {
+		t.Fatalf("EHLO %v", r)
+	}
+	// Two chunks, binary content with a line that would end DATA.
+	part1 := "Subject: bdat\r\n\r\n.\r\nbinary \x00\xff"
+	part2 := "\r\n.\r\nend\r\n"
+	c.Expect("MAIL FROM:<a@b.example> BODY=BINARYMIME", 250)
+	c.Expect("RCPT TO:<c@d.example>", 250)
+	c.Send(fmt.Sprintf("BDAT %d\r\n%s", len(part1), part1))
+	if r := c.Read(); r.Code != 250 || !strings.Contains(r.Lines[0], fmt.Sprintf("%d octets", len(part1))) {
+		t.Fatal(r)
+	}
+	// DATA cannot follow BDAT.
+	c.Expect("DATA", 503)
+	c.Send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(part2), part2))
+	r := c.Read()
+	if r.Code != 250 || !strings.HasPrefix(r.Lines[0], "2.0.0 Ok: queued as ") {
+		t.Fatal(r)
+	}
+	if got := string(e.messages()[0].body); got != part1+part2 {
+		t.Fatalf("stored %q", got)
+	}
+	// Pipelined in one write, with BINARYMIME refused for DATA.
+	c.Expect("MAIL FROM:<a@b.example> BODY=BINARYMIME", 250)
+	c.Expect("RCPT TO:<c@d.example>", 250)
+	c.Expect("DATA", 503)
+	c.Send("BDAT 3\r\nabcBDAT 0 LAST\r\nNOOP\r\n")
+	for _, want := range []int{250, 250, 250} {
+		if r := c.Read(); r.Code != want {
+			t.Fatalf("pipelined: %v, want %d", r, want)
+		}
+	}
+	if got := string(e.messages()[1].body); got != "abc" {
+		t.Fatalf("stored %q", got)
+	}
+}
+
+func TestBDATRefusalsStayInStep(t *testing.T) {
+	cfg := devConfig()
+	cfg.Chunking = true
+	cfg.MaxErrors = 100
+	cfg.MaxDataSize = 10
+	e := start(t, cfg)
+	c := e.dial()
+	c.Expect("EHLO x.example", 250)
+	// BDAT before MAIL: refused, and its chunk is still consumed.
+	c.Send("BDAT 5\r\nHELO!")
+	if r := c.Read(); r.Code != 503 {
+		t.Fatal(r)
+	}
+	c.Expect("NOOP", 250)
+	// Over max_data_size across chunks: 552 after the last chunk.
+	c.Expect("MAIL FROM:<a@b.example>", 250)
+	c.Expect("RCPT TO:<c@d.example>", 250)
+	c.Send("BDAT 8\r\n12345678")
+	c.Read()
+	c.Send("BDAT 8 LAST\r\n12345678")
+	if r := c.Read(); r.Code != 552 || !strings.HasPrefix(r.Lines[0], "5.3.4") {
+		t.Fatal(r)
+	}
+	if len(e.messages()) != 0 || len(e.tmpFiles()) != 0 {
+		t.Fatal("refused BDAT message left a file")
+	}
+	c.Expect("NOOP", 250)
+	// A size that is no number cannot be skipped: refuse and close.
+	c.Expect("MAIL FROM:<a@b.example>", 250)
+	c.Expect("RCPT TO:<c@d.example>", 250)
+	if r := c.Cmd("BDAT lots"); r.Code != 501 {
+		t.Fatal(r)
+	}
+	c.ExpectClosed()
+}
+
+func TestBDATRsetDropsChunks(t *testing.T) {
+	cfg := devConfig()
+	cfg.Chunking = true
+	e := start(t, cfg)
+	c := e.dial()
+	c.Expect("EHLO x.example", 250)
+	c.Expect("MAIL FROM:<a@b.example>", 250)
+	c.Expect("RCPT TO:<c@d.example>", 250)
+	c.Send("BDAT 4\r\nhalf")
+	c.Read()
+	c.Expect("RSET", 250)
+	if len(e.messages()) != 0 || len(e.tmpFiles()) != 0 {
+		t.Fatal("RSET left the chunked message behind")
+	}
+}
