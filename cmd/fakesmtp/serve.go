@@ -287,6 +287,7 @@ func sessionRules(c *config.Config) smtpd.Config {
 		AuthRequired:      c.AuthRequired,
 		AuthAllowInsecure: c.AuthAllowInsecure,
 		Chunking:          c.Chunking,
+		RejectEHLO:        c.EHLO == "reject",
 	}
 }
 

@@ -37,10 +37,13 @@ type ESMTP struct {
 	// way to frame a message is a second thing for a bot to probe
 	// (antispam.md 4.1).
 	Chunking bool
+	// EHLO is "accept", or "reject" to answer EHLO with 502 so that
+	// clients must fall back to HELO: for testing old clients (key ehlo).
+	EHLO string
 }
 
 func defaultESMTP() ESMTP {
-	return ESMTP{TLSListen: []string{}, STARTTLS: true, Auth: "off", Chunking: true}
+	return ESMTP{TLSListen: []string{}, STARTTLS: true, Auth: "off", Chunking: true, EHLO: "accept"}
 }
 
 // esmtpKeys are the keys of ESMTP, in documentation order.
@@ -65,6 +68,8 @@ var esmtpKeys = []keyDef{
 		func(c *Config) any { return &c.AuthAllowInsecure }},
 	{Key{Name: "chunking", Kind: KindBool, Help: "offer CHUNKING (BDAT) and BINARYMIME, RFC 3030"},
 		func(c *Config) any { return &c.Chunking }},
+	{Key{Name: "ehlo", Kind: KindString, Help: `"accept", or "reject" (502) so clients must fall back to HELO`},
+		func(c *Config) any { return &c.EHLO }},
 }
 
 // validateESMTP adds the problems of the extension keys.
@@ -93,6 +98,9 @@ func (c *Config) validateESMTP(bad func(key string, value any, format string, ar
 		}
 	default:
 		bad("auth", c.Auth, `want "off", "any" or "users"`)
+	}
+	if c.EHLO != "accept" && c.EHLO != "reject" {
+		bad("ehlo", c.EHLO, `want "accept" or "reject"`)
 	}
 	if c.AuthRequired && c.Auth == "off" {
 		bad("auth_required", c.AuthRequired, `needs auth = "any" or "users"`)

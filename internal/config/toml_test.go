@@ -49,7 +49,7 @@ func TestTOMLExampleFile(t *testing.T) {
 			GreylistState: "/var/lib/fakesmtp/greylist.db",
 		},
 		ESMTP: ESMTP{TLSCert: "/etc/fakesmtp/cert.pem", TLSKey: "/etc/fakesmtp/key.pem", TLSRequired: false, TLSListen: []string{":465"}, STARTTLS: true,
-			Auth: "users", AuthUsersFile: "/etc/fakesmtp/users", AuthRequired: true, AuthAllowInsecure: false, Chunking: false},
+			Auth: "users", AuthUsersFile: "/etc/fakesmtp/users", AuthRequired: true, AuthAllowInsecure: false, Chunking: false, EHLO: "accept"},
 		File: "testdata/fakesmtp.toml",
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -137,6 +137,7 @@ func (s *session) envelope() *store.Envelope {
 	if h := tlsHeader(s.tlsState); h != "" {
 		env.Extra = append(env.Extra, h)
 	}
+	env.Extra = append(env.Extra, s.tx.dsnHeaders()...)
 	env.Extra = append(env.Extra, s.lists.Verdict().Headers()...)
 	if s.trapped != "" {
 		env.Extra = append(env.Extra, "X-FakeSMTP-Trap: "+store.Sanitize(s.trapped))

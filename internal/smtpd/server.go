@@ -128,6 +128,9 @@ type Config struct {
 	AuthAllowInsecure bool
 	// Chunking offers CHUNKING and BINARYMIME (RFC 3030).
 	Chunking bool
+	// RejectEHLO answers EHLO with 502, so clients fall back to HELO
+	// (RFC 5321 4.1.1.1): for testing old clients.
+	RejectEHLO bool
 }
 
 // RecipientChecker decides whether a recipient is accepted; it returns

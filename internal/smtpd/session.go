@@ -92,6 +92,9 @@ type transaction struct {
 	smtputf8 bool
 	body8bit bool
 	binary   bool // BODY=BINARYMIME: BDAT only (RFC 3030)
+	// DSN requests (RFC 3461), recorded with the message.
+	dsnRet, dsnEnvid string
+	dsn              []dsnRcpt
 }
 
 func newSession(srv *Server, conn net.Conn, active int) *session {

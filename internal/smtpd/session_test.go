@@ -34,7 +34,7 @@ func TestEHLOAndHELO(t *testing.T) {
 	e := start(t, devConfig())
 	c := e.dial()
 	r := c.Expect("EHLO client.example", 250)
-	want := []string{"PIPELINING", fmt.Sprintf("SIZE %d", 1<<20), "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"}
+	want := []string{"PIPELINING", fmt.Sprintf("SIZE %d", 1<<20), "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "DSN"}
 	if len(r.Lines) != len(want)+1 || !strings.HasPrefix(r.Lines[0], "mx.fakesmtp.test") {
 		t.Fatalf("EHLO reply %v", r)
 	}
@@ -121,7 +121,11 @@ func TestAddressesAndParameters(t *testing.T) {
 		{"RCPT TO:<postmaster>", 250},
 		{"RCPT TO:<@r.example:e@d.example>", 250},
 		{`RCPT TO:<"quoted local"@d.example>`, 250},
-		{"RCPT TO:<e@d.example> NOTIFY=NEVER", 555},
+		{"RCPT TO:<e@d.example> XFOO=1", 555},
+		{"RCPT TO:<e@d.example> NOTIFY=NEVER,SUCCESS", 501},
+		{"RCPT TO:<e@d.example> NOTIFY=SOMETIMES", 501},
+		{"RCPT TO:<e@d.example> ORCPT=rfc822", 501},
+		{"RCPT TO:<e@d.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;e+40d.example", 250},
 		{"RCPT TO:<>", 501},
 		{"RSET", 250},
 		{"MAIL FROM:<>", 250},

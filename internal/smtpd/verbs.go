@@ -36,6 +36,9 @@ func (s *session) heloCmd(cmd smtp.Command) smtp.Reply {
 
 // ehloCmd answers EHLO with the extensions (RFC 5321 4.1.1.1, 2.2.2).
 func (s *session) ehloCmd(cmd smtp.Command) smtp.Reply {
+	if s.cfg.RejectEHLO {
+		return replyNotImplemented
+	}
 	if r := s.greeting(cmd, replyEhloSyntax); !r.IsZero() {
 		return r
 	}
@@ -57,6 +60,7 @@ func (s *session) ehloCmd(cmd smtp.Command) smtp.Reply {
 	if s.cfg.Chunking {
 		r.Lines = append(r.Lines, "CHUNKING", "BINARYMIME") // RFC 3030
 	}
+	r.Lines = append(r.Lines, "DSN") // RFC 3461
 	return r
 }
 
@@ -138,6 +142,10 @@ func (s *session) mailCmd(cmd smtp.Command) smtp.Reply {
 			if !p.HasValue {
 				return replyBadParam
 			}
+		case "RET", "ENVID":
+			if r := mailDSN(&tx, p); !r.IsZero() {
+				return r
+			}
 		default:
 			return smtp.ReplyUnknownParam
 		}
@@ -159,8 +167,9 @@ func (s *session) rcptCmd(cmd smtp.Command) smtp.Reply {
 		return pathError(err, replyRcptSyntax, replyBadRcpt)
 	}
 	s.noteSlips("RCPT", pa.Slips)
-	if len(pa.Params) > 0 {
-		return smtp.ReplyUnknownParam
+	dsn, r := rcptDSN(pa.Params)
+	if !r.IsZero() {
+		return r
 	}
 	if !pa.Path.ASCII() && !s.tx.smtputf8 {
 		return smtp.ReplyNonASCIIAddr
@@ -186,6 +195,10 @@ func (s *session) rcptCmd(cmd smtp.Command) smtp.Reply {
 		return r
 	}
 	s.tx.rcpts = append(s.tx.rcpts, pa.Path)
+	if dsn.notify != "" || dsn.orcpt != "" {
+		dsn.rcpt = pa.Path.String()
+		s.tx.dsn = append(s.tx.dsn, dsn)
+	}
 	s.state = stateRcpt
 	return smtp.ReplyRcptOK
 }
