@@ -288,6 +288,7 @@ func sessionRules(c *config.Config) smtpd.Config {
 		AuthAllowInsecure: c.AuthAllowInsecure,
 		Chunking:          c.Chunking,
 		RejectEHLO:        c.EHLO == "reject",
+		FindingHeaders:    c.Mode == config.ModeDev,
 	}
 }
 

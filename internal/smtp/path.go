@@ -57,6 +57,13 @@ type Param struct {
 	HasValue bool
 }
 
+// The tolerated slips of PathArg.Slips.
+const (
+	SlipSpaceAfterColon = "space after colon"
+	SlipMissingBrackets = "missing angle brackets"
+	SlipRepeatedParam   = "parameter repeated"
+)
+
 // PathArg is the parsed argument of MAIL or RCPT.
 type PathArg struct {
 	Path   Path
@@ -106,7 +113,7 @@ func parsePathArg(arg, prefix string, reverse bool) (PathArg, error) {
 	rest := arg[len(prefix):]
 	if trimmed := strings.TrimLeft(rest, " \t"); len(trimmed) != len(rest) {
 		// "MAIL FROM: <a@b>" is common (old Outlook, .NET); Postfix accepts it.
-		pa.Slips = append(pa.Slips, "space after colon")
+		pa.Slips = append(pa.Slips, SlipSpaceAfterColon)
 		rest = trimmed
 	}
 	var pathText string
@@ -121,7 +128,7 @@ func parsePathArg(arg, prefix string, reverse bool) (PathArg, error) {
 			return pa, ErrPathTooLong
 		}
 	} else {
-		pa.Slips = append(pa.Slips, "missing angle brackets")
+		pa.Slips = append(pa.Slips, SlipMissingBrackets)
 		end := strings.IndexAny(rest, " \t")
 		if end < 0 {
 			end = len(rest)
@@ -147,7 +154,7 @@ func parsePathArg(arg, prefix string, reverse bool) (PathArg, error) {
 	if repeated {
 		// Python's smtplib adds SMTPUTF8 itself, so a caller that also
 		// passes it sends "SMTPUTF8 SMTPUTF8": an exact repeat is harmless.
-		pa.Slips = append(pa.Slips, "parameter repeated")
+		pa.Slips = append(pa.Slips, SlipRepeatedParam)
 	}
 	return pa, err
 }

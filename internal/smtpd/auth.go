@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"fakesmtp/internal/diagnose"
 	"fakesmtp/internal/sasl"
 	"fakesmtp/internal/smtp"
 )
@@ -60,6 +61,9 @@ func (s *session) authStep(st sasl.Step) smtp.Reply {
 		s.authUser = st.User
 		// The user name is no secret; the password never leaves sasl.
 		s.log.Info("authenticated", "user", st.User, "mechanism", mech)
+		if s.tlsState == nil {
+			s.finding(diagnose.AuthPlaintext)
+		}
 	} else {
 		s.log.Info("authentication failed", "mechanism", mech, "err", st.Err)
 	}

@@ -1,11 +1,13 @@
 package smtpd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"sync"
 
+	"fakesmtp/internal/diagnose"
 	"fakesmtp/internal/smtp"
 	"fakesmtp/internal/store"
 )
@@ -25,11 +27,27 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 	var (
 		sw       *store.Writer
 		storeErr error
+		created  bool
+		head     bytes.Buffer // the first headerPeek bytes, before the file exists
 	)
-	if s.cfg.StoreData {
-		sw, storeErr = s.srv.deps.Store.Create(ctx, env)
+	defer func() {
 		if sw != nil {
-			defer sw.Abort()
+			sw.Abort()
+		}
+	}()
+	// create runs the header checks on what has been read so far and
+	// starts the file, its annotations complete.
+	create := func() {
+		created = true
+		for _, f := range diagnose.Message(head.Bytes(), s.tx.smtputf8) {
+			s.finding(f)
+		}
+		env.Extra = append(env.Extra, s.findingHeaders(nil)...)
+		if !s.cfg.StoreData {
+			return
+		}
+		if sw, storeErr = s.srv.deps.Store.Create(ctx, env); storeErr == nil {
+			_, storeErr = sw.Write(head.Bytes())
 		}
 	}
 	// While reading content the deadline is an idle timeout, renewed on
@@ -45,10 +63,16 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 	for {
 		n, err := dr.Read(buf)
 		if n > 0 && !tooBig {
-			if dr.Stats().Bytes > s.cfg.MaxDataSize {
+			switch {
+			case dr.Stats().Bytes > s.cfg.MaxDataSize:
 				// Keep reading to the end of data, storing nothing more.
 				tooBig = true
-			} else if sw != nil && storeErr == nil {
+			case !created:
+				head.Write(buf[:n])
+				if head.Len() >= headerPeek {
+					create()
+				}
+			case sw != nil && storeErr == nil:
 				_, storeErr = sw.Write(buf[:n])
 			}
 		}
@@ -73,6 +97,10 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 	}
 	st := dr.Stats()
 	s.noteContent(env.ID, st)
+	s.contentFindings(st)
+	if !created && !tooBig {
+		create()
+	}
 	return s.finishMessage(ctx, env, sw, storeErr, tooBig, st)
 }
 

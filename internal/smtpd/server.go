@@ -131,6 +131,9 @@ type Config struct {
 	// RejectEHLO answers EHLO with 502, so clients fall back to HELO
 	// (RFC 5321 4.1.1.1): for testing old clients.
 	RejectEHLO bool
+	// FindingHeaders adds the client-diagnosis findings to stored
+	// messages as X-FakeSMTP-Finding headers (dev mode).
+	FindingHeaders bool
 }
 
 // RecipientChecker decides whether a recipient is accepted; it returns

@@ -12,10 +12,12 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"fakesmtp/internal/diagnose"
 	"fakesmtp/internal/policy/dnsbl"
 	"fakesmtp/internal/policy/ratelimit"
 	"fakesmtp/internal/sasl"
@@ -78,6 +80,8 @@ type session struct {
 	authUser string
 	// bdat is the message being received in BDAT chunks.
 	bdat *bdatState
+	// findings are what the client did wrong (diagnose), once per code.
+	findings []diagnose.Finding
 
 	// idle is set while the session waits for a command outside a
 	// transaction: Shutdown may then end it at once.
@@ -327,15 +331,23 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 		if s.cfg.StrictLineEndings {
 			return smtp.ReplyBareLF
 		}
-		s.log.Info("command line ends in bare LF", "verb", cmd.Verb.String())
+		s.finding(diagnose.BareLFCommand)
 	}
 	// RFC 2920 3.1: without PIPELINING every command waits for its reply;
 	// with it, EHLO, DATA, VRFY, EXPN and NOOP still end a group. Input
 	// already buffered behind such a command was sent too early.
-	if s.cfg.DoEarlyTalk && !s.enforce && cmd.Verb != smtp.VerbQuit && (!s.esmtp || mustEndGroup[cmd.Verb]) &&
-		(s.reader().Buffered() > 0 || pendingInput(s.conn)) {
-		if r := s.earlyTalker("after " + cmd.Verb.String()); !r.IsZero() {
-			return r
+	if cmd.Verb != smtp.VerbQuit && cmd.Verb != smtp.VerbBdat && (!s.esmtp || mustEndGroup[cmd.Verb]) &&
+		// (The socket look costs a system call: only when it matters.)
+		(s.reader().Buffered() > 0 || s.cfg.DoEarlyTalk && !s.enforce && pendingInput(s.conn)) {
+		if !s.esmtp {
+			s.finding(diagnose.PipeliningWithout)
+		} else {
+			s.finding(diagnose.PipeliningGroup)
+		}
+		if s.cfg.DoEarlyTalk && !s.enforce {
+			if r := s.earlyTalker("after " + cmd.Verb.String()); !r.IsZero() {
+				return r
+			}
 		}
 	}
 	return s.dispatch(ctx, cmd)
@@ -477,6 +489,9 @@ func (s *session) reset() {
 
 // summary logs the one line that tells what the session did.
 func (s *session) summary() {
+	if s.reason == "client disconnected without QUIT" {
+		s.finding(diagnose.NoQuit)
+	}
 	s.log.Info("disconnect",
 		"client", s.conn.RemoteAddr().String(),
 		"helo", s.helo,
@@ -490,6 +505,7 @@ func (s *session) summary() {
 		"tarpit", s.tarpitSpent.Round(time.Millisecond).String(),
 		"tls", tlsVersion(s.tlsState),
 		"auth_user", s.authUser,
+		"findings", strings.Join(s.findingCodes(), ","),
 		"duration", s.srv.deps.Now().Sub(s.start).Round(time.Millisecond).String(),
 		"reason", s.reason)
 }

@@ -311,7 +311,7 @@ func TestBareLFCommandTolerated(t *testing.T) {
 	if r := c.Read(); r.Code != 250 {
 		t.Fatal(r)
 	}
-	waitFor(t, "log note", func() bool { return hasLine(e.logs.String(), "bare LF") })
+	waitFor(t, "log note", func() bool { return hasLine(e.logs.String(), "code=bare-lf-command") })
 }
 
 func TestLongCommandLine(t *testing.T) {

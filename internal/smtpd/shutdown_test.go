@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,7 +109,8 @@ func TestShutdownGraceExpires(t *testing.T) {
 	busy := connect(t, s.addr)
 	startTx(t, busy)
 	cmd(t, busy, "DATA", 354, "")
-	busy.Send("Subject: cut short\r\n\r\npartial")
+	// More than headerPeek, so that the file exists before the stall.
+	busy.Send("Subject: cut short\r\n\r\n" + strings.Repeat("partial line\r\n", 6000))
 	waitFor(t, "temporary file", func() bool { return len(s.tmpFiles()) == 1 })
 
 	// The grace period ends when ctx does; cancelling it is the same

@@ -1,6 +1,7 @@
 package smtpd_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -28,7 +29,8 @@ func TestReceiveTimeoutInsideData(t *testing.T) {
 	c := e.dial()
 	startTx(t, c)
 	cmd(t, c, "DATA", 354, "")
-	c.Send("Subject: stalled\r\n\r\nfirst part of the body")
+	// More than headerPeek, so that the file exists before the stall.
+	c.Send("Subject: stalled\r\n\r\n" + strings.Repeat("first part of the body\r\n", 4000))
 	waitFor(t, "temporary file", func() bool { return len(e.tmpFiles()) == 1 })
 	// Then stall.
 	wantReply(t, "stalled DATA", c.Read(), 421, "4.4.2")

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"fakesmtp/internal/diagnose"
 	"fakesmtp/internal/sasl"
 	"fakesmtp/internal/smtp"
 )
@@ -78,6 +79,9 @@ func (s *session) greeting(cmd smtp.Command, syntax smtp.Reply) smtp.Reply {
 	s.reset()
 	s.helo = arg
 	s.state = stateReady
+	if !diagnose.HeloArg(arg) {
+		s.finding(diagnose.BadHeloArg)
+	}
 	return smtp.Reply{}
 }
 
@@ -152,6 +156,7 @@ func (s *session) mailCmd(cmd smtp.Command) smtp.Reply {
 	}
 	// RFC 6531 3.4: a UTF-8 address needs SMTPUTF8 on MAIL.
 	if !pa.Path.ASCII() && !tx.smtputf8 {
+		s.finding(diagnose.UTF8NoSMTPUTF8)
 		return smtp.ReplyNonASCIIAddr
 	}
 	tx.from = pa.Path
@@ -172,6 +177,7 @@ func (s *session) rcptCmd(cmd smtp.Command) smtp.Reply {
 		return r
 	}
 	if !pa.Path.ASCII() && !s.tx.smtputf8 {
+		s.finding(diagnose.UTF8NoSMTPUTF8)
 		return smtp.ReplyNonASCIIAddr
 	}
 	if s.enforce {
@@ -241,7 +247,14 @@ func (s *session) vrfyCmd() smtp.Reply {
 
 func (s *session) noteSlips(verb string, slips []string) {
 	for _, sl := range slips {
-		s.log.Info("client syntax slip tolerated", "verb", verb, "slip", sl)
+		switch sl {
+		case smtp.SlipSpaceAfterColon:
+			s.finding(diagnose.SpaceAfterColon)
+		case smtp.SlipMissingBrackets:
+			s.finding(diagnose.MissingBrackets)
+		case smtp.SlipRepeatedParam:
+			s.finding(diagnose.RepeatedParam)
+		}
 	}
 }
 
