@@ -10,12 +10,21 @@ need=()
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v dig >/dev/null 2>&1 || need+=(dnsutils)
+command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 if ((${#need[@]})); then
   echo "== installing ${need[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# nodemailer for the interop tests, from the committed lockfile.
+if [ ! -d test/interop/node_modules/nodemailer ]; then
+  echo "== npm ci (test/interop)"
+  (cd test/interop && npm ci --no-audit --no-fund)
 fi
 
 echo "== gofmt"

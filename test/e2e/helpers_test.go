@@ -228,3 +228,23 @@ func wantReply(t *testing.T, what string, r smtptest.Reply, code int, enhanced s
 
 // queuedRawRE finds the ID in a raw 250 reply to the end of data.
 var queuedRawRE = regexp.MustCompile(`^2\.0\.0 Ok: queued as (\S+)$`)
+
+// moduleDir is the repository root.
+func moduleDir(t *testing.T) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// splitAddr splits "host:port".
+func splitAddr(t *testing.T, addr string) (string, string) {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host, port
+}
