@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Real clients used by the tests. Installed here, never assumed.
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 need=()
 command -v swaks >/dev/null 2>&1 || need+=(swaks)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
@@ -13,10 +15,13 @@ command -v dig >/dev/null 2>&1 || need+=(dnsutils)
 command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+if ! command -v postfix >/dev/null 2>&1; then
+  # Only the programs are wanted: no system mail server is configured or started.
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
+  need+=(postfix)
+fi
 if ((${#need[@]})); then
   echo "== installing ${need[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
