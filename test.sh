@@ -48,6 +48,8 @@ echo "== fuzz smoke (10s each)"
 go test -run='^$' -fuzz='^FuzzDotReader$' -fuzztime=10s -fuzzminimizetime=2s ./internal/smtp
 go test -run='^$' -fuzz='^FuzzParseCommand$' -fuzztime=10s -fuzzminimizetime=2s ./internal/smtp
 go test -run='^$' -fuzz='^FuzzSession$' -fuzztime=10s -fuzzminimizetime=2s ./internal/smtpd
+go test -run='^$' -fuzz='^FuzzParseBDAT$' -fuzztime=5s ./internal/smtpd
+go test -run='^$' -fuzz='^FuzzServer$' -fuzztime=5s ./internal/sasl
 
 echo "== cross-builds"
 GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/fakesmtp

@@ -183,6 +183,12 @@ msg.set_content('Grüße! 8-bit body: äöü ß € 日本語\n.a line that star
 with Recorder(host, port) as s:
     if api == 'send_message':
         refused = s.send_message(msg)
+    elif api == 'starttls_login':
+        # STARTTLS (the dev mode's self-signed certificate) and AUTH.
+        import ssl
+        s.starttls(context=ssl._create_unverified_context())
+        s.login('py-user', 'py-pass')
+        refused = s.send_message(msg)
     elif api == 'send_message_smtputf8':
         # smtplib adds SMTPUTF8 too: the server sees it twice.
         refused = s.send_message(msg, mail_options=['SMTPUTF8'])
@@ -200,12 +206,12 @@ print(code, text.decode())
 func TestPythonSMTPUTF8(t *testing.T) {
 	t.Parallel()
 	python := tool(t, "python3", "apt-get install python3")
-	srv := startDev(t)
+	srv := startDev(t, "--auth", "any")
 	host, port, err := net.SplitHostPort(srv.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, api := range []string{"send_message", "send_message_smtputf8", "sendmail"} {
+	for _, api := range []string{"send_message", "send_message_smtputf8", "sendmail", "starttls_login"} {
 		t.Run(api, func(t *testing.T) {
 			sentPath := filepath.Join(t.TempDir(), "sent.eml")
 			out := runTool(t, python, "-c", pySend, host, port, api, sentPath)
@@ -227,8 +233,15 @@ func TestPythonSMTPUTF8(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Contains(raw, []byte(" with UTF8SMTP id "+m[1])) {
-				t.Errorf("Received header does not say UTF8SMTP:\n%s", raw[:bytes.Index(raw, body)])
+			with := " with UTF8SMTP id "
+			if api == "starttls_login" {
+				with = " with UTF8SMTPSA id "
+				if !bytes.Contains(raw, []byte("X-FakeSMTP-Auth-User: py-user")) {
+					t.Errorf("no auth user:\n%s", raw[:bytes.Index(raw, body)])
+				}
+			}
+			if !bytes.Contains(raw, []byte(with+m[1])) {
+				t.Errorf("Received header does not say %s:\n%s", with, raw[:bytes.Index(raw, body)])
 			}
 		})
 	}
