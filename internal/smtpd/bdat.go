@@ -71,6 +71,10 @@ func (s *session) bdatCmd(ctx context.Context, cmd smtp.Command) smtp.Reply {
 	}
 	if refusal.IsZero() && s.bdat == nil {
 		b := &bdatState{env: s.envelope()}
+		// The session's findings so far; the message's own header checks
+		// need its first bytes before the file exists, which BDAT's
+		// streaming does not wait for.
+		b.env.Extra = append(b.env.Extra, s.findingHeaders(nil)...)
 		if s.cfg.StoreData {
 			b.sw, b.storeErr = s.srv.deps.Store.Create(ctx, b.env)
 		}
