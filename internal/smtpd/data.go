@@ -46,9 +46,7 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 		if !s.cfg.StoreData {
 			return
 		}
-		if sw, storeErr = s.srv.deps.Store.Create(ctx, env); storeErr == nil {
-			_, storeErr = sw.Write(head.Bytes())
-		}
+		sw, storeErr = s.srv.deps.Store.CreateWith(ctx, env, head.Bytes())
 	}
 	// While reading content the deadline is an idle timeout, renewed on
 	// every read.

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -101,12 +100,19 @@ func unsanitize(s string) string {
 // (RFC 5321 section 4.4) to w. The Received header is on one line, so a
 // reader knows exactly where the client's bytes begin.
 func (e *Envelope) WriteHeaders(w io.Writer) error {
-	bw := bufio.NewWriter(w)
+	_, err := w.Write(e.AppendHeaders(nil))
+	return err
+}
+
+// AppendHeaders appends the envelope headers and the Received header to b,
+// so that a caller can write them together with the first message bytes
+// in one write.
+func (e *Envelope) AppendHeaders(b []byte) []byte {
 	h := func(name, value string) {
-		bw.WriteString(name)
-		bw.WriteString(": ")
-		bw.WriteString(value)
-		bw.WriteString("\r\n")
+		b = append(b, name...)
+		b = append(b, ": "...)
+		b = append(b, value...)
+		b = append(b, "\r\n"...)
 	}
 	h(HeaderID, e.ID)
 	h(HeaderSession, e.Session)
@@ -119,12 +125,11 @@ func (e *Envelope) WriteHeaders(w io.Writer) error {
 	}
 	h(HeaderReceivedAt, e.ReceivedAt.UTC().Format(time.RFC3339Nano))
 	for _, x := range e.Extra {
-		bw.WriteString(x)
-		bw.WriteString("\r\n")
+		b = append(b, x...)
+		b = append(b, "\r\n"...)
 	}
-	bw.WriteString(e.received())
-	bw.WriteString("\r\n")
-	return bw.Flush()
+	b = append(b, e.received()...)
+	return append(b, "\r\n"...)
 }
 
 // received builds the Received header: from the HELO name and the IP
