@@ -37,12 +37,12 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 	}()
 	// create runs the header checks on what has been read so far and
 	// starts the file, its annotations complete.
+	var content []diagnose.Finding // known only at the end of data
 	create := func() {
 		created = true
-		for _, f := range diagnose.Message(head.Bytes(), s.tx.smtputf8) {
-			s.finding(f)
-		}
-		env.Extra = append(env.Extra, s.findingHeaders(nil)...)
+		msg := append(diagnose.Message(head.Bytes(), s.tx.smtputf8), content...)
+		s.messageFindings(msg)
+		env.Extra = append(env.Extra, s.findingHeaders(msg)...)
 		if !s.cfg.StoreData {
 			return
 		}
@@ -95,8 +95,12 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 	}
 	st := dr.Stats()
 	s.noteContent(env.ID, st)
-	s.contentFindings(st)
-	if !created && !tooBig {
+	content = s.contentFindings(st)
+	if created {
+		// A message too big to wait for: its file exists already, so the
+		// content findings are only logged.
+		s.messageFindings(content)
+	} else if !tooBig {
 		create()
 	}
 	return s.finishMessage(ctx, env, sw, storeErr, tooBig, st)

@@ -1,6 +1,8 @@
 package smtpd
 
 import (
+	"sort"
+
 	"fakesmtp/internal/diagnose"
 	"fakesmtp/internal/smtp"
 )
@@ -22,19 +24,36 @@ func (s *session) finding(f diagnose.Finding) {
 	s.log.Info("client finding", "code", f.Code, "text", f.Text, "rfc", f.RFC)
 }
 
-// contentFindings turns DATA statistics into findings.
-func (s *session) contentFindings(st smtp.DataStats) {
+// contentFindings turns DATA statistics into findings about the message.
+func (s *session) contentFindings(st smtp.DataStats) []diagnose.Finding {
+	var fs []diagnose.Finding
 	if st.BareLF > 0 {
-		s.finding(diagnose.BareLFData)
+		fs = append(fs, diagnose.BareLFData)
 	}
 	if st.BareCR > 0 {
-		s.finding(diagnose.BareCRData)
+		fs = append(fs, diagnose.BareCRData)
 	}
 	if st.LongLines > 0 {
-		s.finding(diagnose.LongLine)
+		fs = append(fs, diagnose.LongLine)
 	}
 	if st.EightBit && !s.tx.body8bit && !s.tx.smtputf8 {
-		s.finding(diagnose.EightBitNoBody)
+		fs = append(fs, diagnose.EightBitNoBody)
+	}
+	return fs
+}
+
+// messageFindings logs the findings about one message (once per code per
+// session) and keeps their codes for the summary. Unlike the session's
+// own findings they belong to that message only.
+func (s *session) messageFindings(fs []diagnose.Finding) {
+	for _, f := range fs {
+		if s.msgCodes == nil {
+			s.msgCodes = map[string]bool{}
+		}
+		if !s.msgCodes[f.Code] {
+			s.msgCodes[f.Code] = true
+			s.log.Info("client finding", "code", f.Code, "text", f.Text, "rfc", f.RFC)
+		}
 	}
 }
 
@@ -55,11 +74,15 @@ func (s *session) findingHeaders(msg []diagnose.Finding) []string {
 	return hs
 }
 
-// findingCodes lists the session's finding codes for the summary line.
+// findingCodes lists every finding code of the session for the summary.
 func (s *session) findingCodes() []string {
 	var cs []string
 	for _, f := range s.findings {
 		cs = append(cs, f.Code)
 	}
+	for c := range s.msgCodes {
+		cs = append(cs, c)
+	}
+	sort.Strings(cs)
 	return cs
 }

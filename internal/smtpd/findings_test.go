@@ -30,6 +30,16 @@ func TestClientFindings(t *testing.T) {
 			t.Errorf("no finding %s in:\n%s", code, got)
 		}
 	}
+	// A clean second message in the same session carries the session's
+	// findings, not the first message's.
+	if r := sendMessage(t, c, "a@b.example", "c@d.example",
+		"Date: Sat, 28 Nov 2026 20:00:00 +0000\r\nFrom: a@b.example\r\nMessage-ID: <2@b.example>\r\n\r\nok\r\n.\r\n"); r.Code != 250 {
+		t.Fatal(r)
+	}
+	second := strings.Join(e.messages()[1].env.Extra, "\n")
+	if !strings.Contains(second, "helo-not-domain") || strings.Contains(second, "missing-date") || strings.Contains(second, "bare-lf-data") {
+		t.Fatalf("second message's findings:\n%s", second)
+	}
 	c.Conn.Close()
 	waitFor(t, "summary", func() bool { return hasLine(e.logs.String(), "no-quit") })
 	// A clean client has no findings.

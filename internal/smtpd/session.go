@@ -80,8 +80,10 @@ type session struct {
 	authUser string
 	// bdat is the message being received in BDAT chunks.
 	bdat *bdatState
-	// findings are what the client did wrong (diagnose), once per code.
+	// findings are what the client did wrong in this session (diagnose),
+	// once per code; msgCodes the codes found in its messages.
 	findings []diagnose.Finding
+	msgCodes map[string]bool
 
 	// idle is set while the session waits for a command outside a
 	// transaction: Shutdown may then end it at once.
