@@ -20,6 +20,7 @@ import (
 	"fakesmtp/internal/config"
 	"fakesmtp/internal/id"
 	"fakesmtp/internal/logfile"
+	"fakesmtp/internal/outputs"
 	"fakesmtp/internal/policy"
 	"fakesmtp/internal/policy/dnsbl"
 	"fakesmtp/internal/policy/greylist"
@@ -123,6 +124,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rules.TLS = certSrc.Config()
 		rules.StartTLS = cfg.STARTTLS
 	}
+	var outs smtpd.Outputs
+	if cfg.Has("pickup") || cfg.Has("maildir") {
+		ocfg := outputs.Config{KeepEML: cfg.Has("eml"), Hostname: cfg.Hostname, MaildirPerRecipient: cfg.MaildirPerRecipient}
+		if cfg.Has("pickup") {
+			ocfg.PickupPath = cfg.PickupPath
+		}
+		if cfg.Has("maildir") {
+			ocfg.MaildirPath = cfg.MaildirPath
+		}
+		set, err := outputs.New(ocfg, nil)
+		if err != nil {
+			fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+			return 1
+		}
+		outs = set
+		appLog.Info("outputs", "list", strings.Join(cfg.Outputs, ","), "pickup", ocfg.PickupPath, "maildir", ocfg.MaildirPath)
+	}
 	srv, err := smtpd.New(rules, smtpd.Deps{
 		Store:      st,
 		Recipients: rcpts,
@@ -130,6 +148,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Limits:     perClientLimits(cfg),
 		Greylist:   grey,
 		Traps:      tr.list(),
+		Outputs:    outs,
 		IDs:        id.NewGenerator(nil),
 		Logger:     appLog,
 		SessionLog: sessLog,

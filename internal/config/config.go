@@ -141,6 +141,10 @@ type Config struct {
 	// the others; see esmtp.go.
 	ESMTP
 
+	// Delivery says where accepted messages go besides (or instead of)
+	// the store's files; see outputs.go.
+	Delivery
+
 	// File is the configuration file Load read, "" if none. It is not a
 	// key; Describe prints it in its header.
 	File string

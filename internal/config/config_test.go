@@ -90,6 +90,7 @@ func TestLoadDefaultsAreDev(t *testing.T) {
 		Fsync:          true,
 		Screening:      defaultScreening(),
 		ESMTP:          defaultESMTP(),
+		Delivery:       Delivery{Outputs: []string{"eml"}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load() =\n%+v\nwant\n%+v", c, want)

@@ -50,7 +50,8 @@ func TestTOMLExampleFile(t *testing.T) {
 		},
 		ESMTP: ESMTP{TLSCert: "/etc/fakesmtp/cert.pem", TLSKey: "/etc/fakesmtp/key.pem", TLSRequired: false, TLSListen: []string{":465"}, STARTTLS: true,
 			Auth: "users", AuthUsersFile: "/etc/fakesmtp/users", AuthRequired: true, AuthAllowInsecure: false, Chunking: false, EHLO: "accept"},
-		File: "testdata/fakesmtp.toml",
+		Delivery: Delivery{Outputs: []string{"eml", "pickup"}, PickupPath: "C:/inetpub/mailroot/Pickup", MaildirPath: "/var/mail/fakesmtp"},
+		File:     "testdata/fakesmtp.toml",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("loaded\n%+v\nwant\n%+v", c, want)

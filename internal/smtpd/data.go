@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"sync"
 
 	"fakesmtp/internal/diagnose"
@@ -129,6 +130,17 @@ func (s *session) finishMessage(ctx context.Context, env *store.Envelope, sw *st
 			s.refuse()
 			s.srv.deps.Logger.Error("message not stored", "session", s.id, "id", env.ID, "err", err)
 			return smtp.ReplyStoreFailed
+		}
+		if out := s.srv.deps.Outputs; out != nil {
+			path, _ := s.srv.deps.Store.FilePath(env.ID)
+			if err := out.Deliver(ctx, path); err != nil {
+				// Not acknowledged, so not kept: the client's retry must
+				// not leave a second copy.
+				os.Remove(path)
+				s.refuse()
+				s.srv.deps.Logger.Error("message not handed to the outputs", "session", s.id, "id", env.ID, "err", err)
+				return smtp.ReplyStoreFailed
+			}
 		}
 	}
 	if s.cfg.DoTempFail {

@@ -145,6 +145,12 @@ type RecipientChecker interface {
 	LocalDomain(domain string) bool
 }
 
+// Outputs delivers a committed store file to further outputs; on error
+// the message is not acknowledged.
+type Outputs interface {
+	Deliver(ctx context.Context, path string) error
+}
+
 // Deps are the parts a Server uses. Logger and SessionLog are required;
 // Store is required when Config.StoreData is set.
 type Deps struct {
@@ -159,7 +165,10 @@ type Deps struct {
 	Greylist *greylist.List
 	// Traps records clients that write to trap addresses, and says which
 	// clients are trapped; nil is no traps.
-	Traps      *traps.Traps
+	Traps *traps.Traps
+	// Outputs hands each stored message on (pickup folder, Maildir)
+	// before the 250; nil is the store's files only.
+	Outputs    Outputs
 	IDs        *id.Generator
 	Logger     *slog.Logger // application events
 	SessionLog *slog.Logger // one line per session event

@@ -1,0 +1,93 @@
+package outputs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"fakesmtp/internal/safeio"
+	"fakesmtp/internal/store"
+)
+
+// makeMaildir creates the tmp, new and cur folders of a Maildir.
+func makeMaildir(dir string) error {
+	for _, sub := range []string{"tmp", "new", "cur"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return fmt.Errorf("outputs: maildir %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// maildir delivers the message into the shared Maildir, or into one per
+// recipient.
+func (s *Set) maildir(env *store.Envelope, received string, body []byte) error {
+	if !s.cfg.MaildirPerRecipient {
+		return s.deliverMaildir(s.cfg.MaildirPath, env, "", received, body)
+	}
+	for _, r := range env.RcptTo {
+		dir := RecipientDir(s.cfg.MaildirPath, r)
+		if err := makeMaildir(dir); err != nil {
+			return err
+		}
+		if err := s.deliverMaildir(dir, env, r, received, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliverMaildir writes one message the Maildir way: into tmp/, flushed,
+// then renamed into new/ (the Maildir specification's delivery protocol),
+// and new/ flushed so the name survives a crash.
+func (s *Set) deliverMaildir(dir string, env *store.Envelope, rcpt, received string, body []byte) error {
+	// Unique per the Maildir spec: time, a part unique on this host (the
+	// message ID, itself unique across restarts), and the host name.
+	now := s.now()
+	name := fmt.Sprintf("%d.M%dP%d_%s.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), env.ID, safeName(s.cfg.Hostname))
+	var b strings.Builder
+	from := env.MailFrom
+	b.WriteString("Return-Path: <" + store.Sanitize(from) + ">\r\n")
+	if rcpt != "" {
+		b.WriteString("Delivered-To: " + store.Sanitize(rcpt) + "\r\n")
+	}
+	b.WriteString(received)
+	data := append([]byte(b.String()), body...)
+	tmp := filepath.Join(dir, "tmp", name)
+	if err := writeSync(tmp, data); err != nil {
+		return fmt.Errorf("outputs: maildir: %w", err)
+	}
+	if err := safeio.Rename(tmp, filepath.Join(dir, "new", name+":2,")); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("outputs: maildir: %w", err)
+	}
+	return safeio.SyncDir(filepath.Join(dir, "new"))
+}
+
+// RecipientDir is the Maildir of one recipient under root:
+// <root>/<domain>/<local>, each part made safe as a single path element,
+// so no address can name a folder outside root.
+func RecipientDir(root, rcpt string) string {
+	local, domain, ok := strings.Cut(strings.ToLower(rcpt), "@")
+	if !ok {
+		domain = "_"
+	}
+	return filepath.Join(root, safeName(domain), safeName(local))
+}
+
+// safeName keeps letters, digits and ".-_+=" and turns anything else into
+// "_"; the names "", "." and ".." become "_".
+func safeName(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".-_+=", c) >= 0) {
+			b[i] = '_'
+		}
+	}
+	out := string(b)
+	if out == "" || strings.Trim(out, ".") == "" {
+		return "_"
+	}
+	return out
+}
