@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -41,6 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return checkConfig(args, stdout, stderr)
 	case "traps":
 		return trapsCmd(args, stdout, stderr)
+	case "export":
+		return exportCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -59,6 +62,8 @@ func usage(w io.Writer) {
   fakesmtp check-config [flags] validate the settings and show where each came from
   fakesmtp traps list|add IP [reason]|remove IP [flags]
                                 show or edit the spam-trap list
+  fakesmtp export --format mbox|maildir --to PATH [--since 24h] [flags]
+                                write stored messages to an mbox or a Maildir
   fakesmtp version              print the version
 
 Flags of serve and check-config:
@@ -89,3 +94,7 @@ func versionString() string {
 	}
 	return fmt.Sprintf("fakesmtp %s %s %s/%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
+
+// discardLogger is a logger for commands that report on stdout/stderr
+// themselves.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
