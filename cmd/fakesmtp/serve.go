@@ -209,6 +209,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(stop)
 	defer signal.Stop(hup)
+	sdNotify("READY=1")
 	// The readiness line comes only now: whoever waits for it may signal at once.
 	fmt.Fprintf(stdout, "fakesmtp: %s mode, listening on %s, mail stored in %s\n", cfg.Mode, strings.Join(addrs, ", "), where)
 
@@ -260,6 +261,7 @@ loop:
 			break loop
 		}
 	}
+	sdNotify("STOPPING=1")
 	gctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(gctx); err != nil {
