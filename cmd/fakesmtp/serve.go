@@ -18,6 +18,7 @@ import (
 
 	"fakesmtp/internal/certs"
 	"fakesmtp/internal/config"
+	"fakesmtp/internal/hooks"
 	"fakesmtp/internal/id"
 	"fakesmtp/internal/logfile"
 	"fakesmtp/internal/outputs"
@@ -141,6 +142,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		outs = set
 		appLog.Info("outputs", "list", strings.Join(cfg.Outputs, ","), "pickup", ocfg.PickupPath, "maildir", ocfg.MaildirPath)
 	}
+	hk, err := hooks.New(hooks.Config{Exec: cfg.OnMessageExec, ExecStdin: cfg.OnMessageExecStdin, Webhook: cfg.OnMessageWebhook,
+		Concurrency: cfg.HookConcurrency, Timeout: cfg.HookTimeout, Attempts: cfg.HookAttempts,
+		Dir: filepath.Join(cfg.StorePath, ".hooks")}, appLog.With("part", "hooks"))
+	if err != nil {
+		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+		return 1
+	}
+	var hooksDep smtpd.Hooks
+	if hk != nil {
+		hk.Start()
+		hooksDep = hk
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+			defer cancel()
+			hk.Close(ctx)
+		}()
+	}
 	srv, err := smtpd.New(rules, smtpd.Deps{
 		Store:      st,
 		Recipients: rcpts,
@@ -149,6 +167,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Greylist:   grey,
 		Traps:      tr.list(),
 		Outputs:    outs,
+		Hooks:      hooksDep,
 		IDs:        id.NewGenerator(nil),
 		Logger:     appLog,
 		SessionLog: sessLog,

@@ -90,7 +90,7 @@ func TestLoadDefaultsAreDev(t *testing.T) {
 		Fsync:          true,
 		Screening:      defaultScreening(),
 		ESMTP:          defaultESMTP(),
-		Delivery:       Delivery{Outputs: []string{"eml"}},
+		Delivery:       defaultDelivery(),
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load() =\n%+v\nwant\n%+v", c, want)

@@ -41,7 +41,7 @@ func TestLegacySample(t *testing.T) {
 		Fsync:          true,
 		Screening:      defaultScreening(),
 		ESMTP:          collectorESMTP(),
-		Delivery:       Delivery{Outputs: []string{"eml"}},
+		Delivery:       defaultDelivery(),
 		File:           "testdata/FakeSMTP.exe.config",
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -122,7 +122,7 @@ func baseDefaults(tempDir string) *Config {
 		Fsync:          defaultFsync,
 		Screening:      defaultScreening(),
 		ESMTP:          defaultESMTP(),
-		Delivery:       Delivery{Outputs: []string{"eml"}},
+		Delivery:       defaultDelivery(),
 	}
 }
 

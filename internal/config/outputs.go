@@ -1,6 +1,10 @@
 package config
 
-import "slices"
+import (
+	"net/url"
+	"slices"
+	"time"
+)
 
 // Delivery is the part of Config that says where accepted messages go.
 type Delivery struct {
@@ -15,6 +19,22 @@ type Delivery struct {
 	// MaildirPerRecipient delivers into <maildir_path>/<domain>/<local>
 	// per recipient (key maildir_per_recipient).
 	MaildirPerRecipient bool
+
+	// OnMessageExec is a command run per stored message (key
+	// on_message_exec), through /bin/sh -c; its environment names the
+	// message (FAKESMTP_PATH, FAKESMTP_ID, ...).
+	OnMessageExec string
+	// OnMessageExecStdin feeds the message to the command's stdin (key
+	// on_message_exec_stdin).
+	OnMessageExecStdin bool
+	// OnMessageWebhook is a URL that gets a POST of a JSON summary per
+	// stored message (key on_message_webhook).
+	OnMessageWebhook string
+	// HookConcurrency, HookTimeout and HookAttempts bound the hooks (keys
+	// hook_concurrency, hook_timeout, hook_attempts).
+	HookConcurrency int
+	HookTimeout     time.Duration
+	HookAttempts    int
 }
 
 // Has reports whether output o is configured.
@@ -29,6 +49,18 @@ var outputKeys = []keyDef{
 		func(c *Config) any { return &c.MaildirPath }},
 	{Key{Name: "maildir_per_recipient", Kind: KindBool, Help: "one Maildir per recipient, <maildir_path>/<domain>/<local>"},
 		func(c *Config) any { return &c.MaildirPerRecipient }},
+	{Key{Name: "on_message_exec", Kind: KindString, Help: "command run per stored message (/bin/sh -c; FAKESMTP_PATH, FAKESMTP_ID, ... in its environment)"},
+		func(c *Config) any { return &c.OnMessageExec }},
+	{Key{Name: "on_message_exec_stdin", Kind: KindBool, Help: "feed the message to on_message_exec's stdin"},
+		func(c *Config) any { return &c.OnMessageExecStdin }},
+	{Key{Name: "on_message_webhook", Kind: KindString, Help: "URL that gets a POST of a JSON summary per stored message"},
+		func(c *Config) any { return &c.OnMessageWebhook }},
+	{Key{Name: "hook_concurrency", Kind: KindInt, Help: "hooks running at once"},
+		func(c *Config) any { return &c.HookConcurrency }},
+	{Key{Name: "hook_timeout", Kind: KindDuration, Help: "time allowed to one hook run"},
+		func(c *Config) any { return &c.HookTimeout }},
+	{Key{Name: "hook_attempts", Kind: KindInt, Help: "tries of a failing hook in all"},
+		func(c *Config) any { return &c.HookAttempts }},
 }
 
 // validateOutputs adds the problems of the output keys.
@@ -49,7 +81,30 @@ func (c *Config) validateOutputs(bad func(key string, value any, format string, 
 	if c.Has("maildir") && c.MaildirPath == "" {
 		bad("maildir_path", c.MaildirPath, "empty while outputs has maildir")
 	}
+	if c.OnMessageWebhook != "" {
+		if u, err := url.Parse(c.OnMessageWebhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("on_message_webhook", c.OnMessageWebhook, "not an http(s) URL")
+		}
+	}
+	if (c.OnMessageExec != "" || c.OnMessageWebhook != "") && (!c.StoreData || !c.Has("eml")) {
+		bad("on_message_exec", c.OnMessageExec, `hooks need store_data on and "eml" among outputs`)
+	}
+	if c.HookConcurrency < 1 || c.HookAttempts < 1 || c.HookTimeout <= 0 {
+		bad("hook_concurrency", c.HookConcurrency, "hook_concurrency and hook_attempts must be at least 1, hook_timeout positive")
+	}
 	if (c.Has("pickup") || c.Has("maildir")) && !c.StoreData {
 		bad("outputs", c.Outputs, "pickup and maildir need store_data on")
 	}
+}
+
+// Hook defaults: a few at once, half a minute each, three tries.
+const (
+	defaultHookConcurrency = 4
+	defaultHookTimeout     = 30 * time.Second
+	defaultHookAttempts    = 3
+)
+
+func defaultDelivery() Delivery {
+	return Delivery{Outputs: []string{"eml"}, HookConcurrency: defaultHookConcurrency,
+		HookTimeout: defaultHookTimeout, HookAttempts: defaultHookAttempts}
 }

@@ -50,8 +50,10 @@ func TestTOMLExampleFile(t *testing.T) {
 		},
 		ESMTP: ESMTP{TLSCert: "/etc/fakesmtp/cert.pem", TLSKey: "/etc/fakesmtp/key.pem", TLSRequired: false, TLSListen: []string{":465"}, STARTTLS: true,
 			Auth: "users", AuthUsersFile: "/etc/fakesmtp/users", AuthRequired: true, AuthAllowInsecure: false, Chunking: false, EHLO: "accept"},
-		Delivery: Delivery{Outputs: []string{"eml", "pickup"}, PickupPath: "C:/inetpub/mailroot/Pickup", MaildirPath: "/var/mail/fakesmtp"},
-		File:     "testdata/fakesmtp.toml",
+		Delivery: Delivery{Outputs: []string{"eml", "pickup"}, PickupPath: "C:/inetpub/mailroot/Pickup", MaildirPath: "/var/mail/fakesmtp",
+			OnMessageExec: "sa-learn --spam \"$FAKESMTP_PATH\"", OnMessageWebhook: "http://127.0.0.1:8080/hook",
+			HookConcurrency: 4, HookTimeout: 30 * time.Second, HookAttempts: 3},
+		File: "testdata/fakesmtp.toml",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("loaded\n%+v\nwant\n%+v", c, want)

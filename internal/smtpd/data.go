@@ -131,6 +131,14 @@ func (s *session) finishMessage(ctx context.Context, env *store.Envelope, sw *st
 			s.srv.deps.Logger.Error("message not stored", "session", s.id, "id", env.ID, "err", err)
 			return smtp.ReplyStoreFailed
 		}
+		if h := s.srv.deps.Hooks; h != nil {
+			path, _ := s.srv.deps.Store.FilePath(env.ID)
+			if err := h.Pending(env.ID, path); err != nil {
+				s.srv.deps.Logger.Error("hook not recorded; it will not run", "session", s.id, "id", env.ID, "err", err)
+			} else {
+				defer h.Run(path)
+			}
+		}
 		if out := s.srv.deps.Outputs; out != nil {
 			path, _ := s.srv.deps.Store.FilePath(env.ID)
 			if err := out.Deliver(ctx, path); err != nil {

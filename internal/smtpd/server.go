@@ -151,6 +151,13 @@ type Outputs interface {
 	Deliver(ctx context.Context, path string) error
 }
 
+// Hooks runs per-message hooks: Pending records the need durably before
+// the 250, Run queues the work without waiting.
+type Hooks interface {
+	Pending(msgID, path string) error
+	Run(path string)
+}
+
 // Deps are the parts a Server uses. Logger and SessionLog are required;
 // Store is required when Config.StoreData is set.
 type Deps struct {
@@ -168,7 +175,10 @@ type Deps struct {
 	Traps *traps.Traps
 	// Outputs hands each stored message on (pickup folder, Maildir)
 	// before the 250; nil is the store's files only.
-	Outputs    Outputs
+	Outputs Outputs
+	// Hooks runs the per-message hooks after the message is stored; nil
+	// is no hooks.
+	Hooks      Hooks
 	IDs        *id.Generator
 	Logger     *slog.Logger // application events
 	SessionLog *slog.Logger // one line per session event

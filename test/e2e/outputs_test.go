@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The pickup and Maildir outputs, fed by swaks, read back as their
@@ -84,5 +85,29 @@ for m in mailbox.mbox(sys.argv[1]):
 	}
 	if r := runCLI(t, nil, "export", "--format", "mbox", "--to", mbox, "--since", "soon", "--store-path", srv.StorePath); r.Code != 2 {
 		t.Fatalf("bad --since accepted: %+v", r)
+	}
+}
+
+// on_message_exec runs for each stored message, outside the session, with
+// the message's path in its environment (the sa-learn use in the README).
+func TestOnMessageExec(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "learned")
+	srv := startDev(t, "--on-message-exec", `printf '%s %s' "$FAKESMTP_MAIL_FROM" "$FAKESMTP_PATH" > `+out+`.tmp && mv `+out+`.tmp `+out)
+	id := queuedID(t, swaks(t, "--server", srv.Addr, "--from", "bot@spam.example", "--to", "trap@example.net"))
+	deadline := time.Now().Add(10 * time.Second)
+	var got []byte
+	for {
+		if b, err := os.ReadFile(out); err == nil {
+			got = b
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hook never ran:\n%s", srv.Stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if want := "bot@spam.example " + filepath.Join(srv.StorePath, id+".eml"); string(got) != want {
+		t.Fatalf("hook got %q, want %q", got, want)
 	}
 }

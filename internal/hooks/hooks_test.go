@@ -1,0 +1,125 @@
+package hooks
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fakesmtp/internal/id"
+	"fakesmtp/internal/store"
+)
+
+func storeOne(t *testing.T) (string, *store.Envelope) {
+	t.Helper()
+	st, err := store.New(store.Config{Path: t.TempDir()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := id.NewGenerator(nil)
+	env := &store.Envelope{ID: g.New(), Session: g.New(), ClientIP: netip.MustParseAddr("192.0.2.9"), ClientPort: 7,
+		Helo: "bot.example", MailFrom: "spam@example.org", RcptTo: []string{"trap@example.net"}, ReceivedAt: time.Now(),
+		Hostname: "mx", Extra: []string{"X-FakeSMTP-DNSBL: bl.example=127.0.0.2"}}
+	if err := st.Put(context.Background(), env, strings.NewReader("Subject: junk\r\n\r\nbuy\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.FilePath(env.ID)
+	return p, env
+}
+
+func waitFile(t *testing.T, name string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if b, err := os.ReadFile(name); err == nil && len(b) > 0 {
+			return b
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never written", name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestExecHook(t *testing.T) {
+	path, env := storeOne(t)
+	out := filepath.Join(t.TempDir(), "out")
+	r, err := New(Config{Exec: `printf '%s|%s|%s|' "$FAKESMTP_ID" "$FAKESMTP_MAIL_FROM" "$FAKESMTP_CLIENT_IP" > ` + out + `.tmp; cat >> ` + out + `.tmp; mv ` + out + `.tmp ` + out,
+		ExecStdin: true, Dir: filepath.Join(t.TempDir(), "hooks")}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start()
+	if err := r.Pending(env.ID, path); err != nil {
+		t.Fatal(err)
+	}
+	r.Run(path)
+	got := string(waitFile(t, out))
+	if got != env.ID+"|spam@example.org|192.0.2.9|Subject: junk\r\n\r\nbuy\r\n" {
+		t.Fatalf("hook saw %q", got)
+	}
+	r.Close(context.Background())
+	if ents, _ := os.ReadDir(r.cfg.Dir); len(ents) != 0 {
+		t.Fatalf("marker left: %v", ents)
+	}
+}
+
+func TestWebhookRetries(t *testing.T) {
+	path, env := storeOne(t)
+	var mu sync.Mutex
+	calls := 0
+	var got Summary
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		body, _ := io.ReadAll(req.Body)
+		json.Unmarshal(body, &got)
+	}))
+	defer srv.Close()
+	r, _ := New(Config{Webhook: srv.URL, Dir: filepath.Join(t.TempDir(), "hooks")}, slog.New(slog.DiscardHandler))
+	r.Start()
+	r.Pending(env.ID, path)
+	r.Run(path)
+	r.Close(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 2 || got.ID != env.ID || got.From != "spam@example.org" || len(got.Annotations) != 1 {
+		t.Fatalf("calls %d, summary %+v", calls, got)
+	}
+}
+
+func TestPendingRunAtStart(t *testing.T) {
+	path, env := storeOne(t)
+	dir := filepath.Join(t.TempDir(), "hooks")
+	out := filepath.Join(t.TempDir(), "out")
+	// A run that recorded the hook but stopped before running it.
+	r1, _ := New(Config{Exec: "true", Dir: dir}, slog.New(slog.DiscardHandler))
+	r1.Pending(env.ID, path)
+	// The next start runs it.
+	r2, _ := New(Config{Exec: `echo "$FAKESMTP_ID" > ` + out, Dir: dir}, slog.New(slog.DiscardHandler))
+	r2.Start()
+	if got := strings.TrimSpace(string(waitFile(t, out))); got != env.ID {
+		t.Fatalf("pending hook ran with %q", got)
+	}
+	r2.Close(context.Background())
+}
+
+func TestNoHooks(t *testing.T) {
+	if r, err := New(Config{Dir: t.TempDir()}, nil); r != nil || err != nil {
+		t.Fatal("a Runner without hooks")
+	}
+}
