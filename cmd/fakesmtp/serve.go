@@ -81,6 +81,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer stopLists()
 		go lists.Run(lctx)
 	}
+	if ret := (store.Retention{MaxSize: cfg.MaxStoreSize, MaxAge: cfg.MaxStoreAge, MaxMessages: cfg.MaxStoreMessages}); st != nil && ret.Enabled() {
+		pctx, stopPrune := context.WithCancel(ctx)
+		defer stopPrune()
+		go pruneLoop(pctx, st, ret, appLog)
+	}
 	var grey *greylist.List
 	if cfg.Greylist {
 		path := cfg.GreylistState
@@ -293,6 +298,29 @@ loop:
 
 // summaryInterval is how often the counters of every verdict are logged.
 const summaryInterval = 10 * time.Minute
+
+// pruneInterval is how often the retention limits are applied.
+const pruneInterval = time.Minute
+
+// pruneLoop applies the retention limits at start and every minute.
+func pruneLoop(ctx context.Context, st *store.Store, r store.Retention, logger *slog.Logger) {
+	t := time.NewTicker(pruneInterval)
+	defer t.Stop()
+	for {
+		res, err := st.Prune(r, time.Now())
+		switch {
+		case err != nil:
+			logger.Error("pruning the store failed", "err", err)
+		case res.Removed > 0:
+			logger.Info("store pruned", "removed", res.Removed, "removed_bytes", res.RemovedBytes, "left", res.Left, "left_bytes", res.LeftBytes)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // sessionRules hands the session its part of the settings.
 func sessionRules(c *config.Config) smtpd.Config {

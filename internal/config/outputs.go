@@ -35,6 +35,14 @@ type Delivery struct {
 	HookConcurrency int
 	HookTimeout     time.Duration
 	HookAttempts    int
+
+	// MaxStoreSize, MaxStoreAge and MaxStoreMessages bound the store
+	// (keys max_store_size in bytes, max_store_age, max_store_messages);
+	// 0 is no bound. The oldest messages go first, pruned in the
+	// background.
+	MaxStoreSize     int64
+	MaxStoreAge      time.Duration
+	MaxStoreMessages int
 }
 
 // Has reports whether output o is configured.
@@ -61,6 +69,12 @@ var outputKeys = []keyDef{
 		func(c *Config) any { return &c.HookTimeout }},
 	{Key{Name: "hook_attempts", Kind: KindInt, Help: "tries of a failing hook in all"},
 		func(c *Config) any { return &c.HookAttempts }},
+	{Key{Name: "max_store_size", Kind: KindInt, Help: "bytes of stored messages kept, oldest pruned first (0 = no bound)"},
+		func(c *Config) any { return &c.MaxStoreSize }},
+	{Key{Name: "max_store_age", Kind: KindDuration, Help: `age of stored messages kept, e.g. "30d" (0 = no bound)`},
+		func(c *Config) any { return &c.MaxStoreAge }},
+	{Key{Name: "max_store_messages", Kind: KindInt, Help: "stored messages kept, oldest pruned first (0 = no bound)"},
+		func(c *Config) any { return &c.MaxStoreMessages }},
 }
 
 // validateOutputs adds the problems of the output keys.
@@ -91,6 +105,9 @@ func (c *Config) validateOutputs(bad func(key string, value any, format string, 
 	}
 	if c.HookConcurrency < 1 || c.HookAttempts < 1 || c.HookTimeout <= 0 {
 		bad("hook_concurrency", c.HookConcurrency, "hook_concurrency and hook_attempts must be at least 1, hook_timeout positive")
+	}
+	if c.MaxStoreSize < 0 || c.MaxStoreAge < 0 || c.MaxStoreMessages < 0 {
+		bad("max_store_size", c.MaxStoreSize, "max_store_size, max_store_age and max_store_messages must not be negative")
 	}
 	if (c.Has("pickup") || c.Has("maildir")) && !c.StoreData {
 		bad("outputs", c.Outputs, "pickup and maildir need store_data on")

@@ -52,7 +52,8 @@ func TestTOMLExampleFile(t *testing.T) {
 			Auth: "users", AuthUsersFile: "/etc/fakesmtp/users", AuthRequired: true, AuthAllowInsecure: false, Chunking: false, EHLO: "accept"},
 		Delivery: Delivery{Outputs: []string{"eml", "pickup"}, PickupPath: "C:/inetpub/mailroot/Pickup", MaildirPath: "/var/mail/fakesmtp",
 			OnMessageExec: "sa-learn --spam \"$FAKESMTP_PATH\"", OnMessageWebhook: "http://127.0.0.1:8080/hook",
-			HookConcurrency: 4, HookTimeout: 30 * time.Second, HookAttempts: 3},
+			HookConcurrency: 4, HookTimeout: 30 * time.Second, HookAttempts: 3,
+			MaxStoreSize: 10737418240, MaxStoreAge: 30 * 24 * time.Hour, MaxStoreMessages: 0},
 		File: "testdata/fakesmtp.toml",
 	}
 	if !reflect.DeepEqual(c, want) {

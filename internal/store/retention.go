@@ -1,0 +1,70 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// Retention bounds the store; zero fields are no bound. The junk a
+// collector keeps "may take up quite a bunch of storage space" (the C#
+// original's author): these keep it in check.
+type Retention struct {
+	MaxSize     int64         // bytes of message files
+	MaxAge      time.Duration // by file time
+	MaxMessages int
+}
+
+// Enabled reports whether any bound is set.
+func (r Retention) Enabled() bool { return r.MaxSize > 0 || r.MaxAge > 0 || r.MaxMessages > 0 }
+
+// PruneResult says what Prune removed and what is left.
+type PruneResult struct {
+	Removed      int
+	RemovedBytes int64
+	Left         int
+	LeftBytes    int64
+}
+
+// Prune removes message files, oldest first (IDs sort by arrival), until
+// the store is within r: files older than MaxAge, then as many of the
+// oldest as it takes to get under MaxMessages and MaxSize.
+func (s *Store) Prune(r Retention, now time.Time) (PruneResult, error) {
+	var res PruneResult
+	ids, err := s.List()
+	if err != nil {
+		return res, err
+	}
+	type file struct {
+		path string
+		size int64
+		mod  time.Time
+	}
+	files := make([]file, 0, len(ids))
+	for _, msgID := range ids {
+		p, _ := s.FilePath(msgID)
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue // removed meanwhile
+		}
+		files = append(files, file{p, fi.Size(), fi.ModTime()})
+		res.LeftBytes += fi.Size()
+	}
+	res.Left = len(files)
+	for _, f := range files {
+		over := r.MaxAge > 0 && now.Sub(f.mod) > r.MaxAge ||
+			r.MaxMessages > 0 && res.Left > r.MaxMessages ||
+			r.MaxSize > 0 && res.LeftBytes > r.MaxSize
+		if !over {
+			break
+		}
+		if err := os.Remove(f.path); err != nil && !os.IsNotExist(err) {
+			return res, fmt.Errorf("store: prune %s: %w", f.path, err)
+		}
+		res.Removed++
+		res.RemovedBytes += f.size
+		res.Left--
+		res.LeftBytes -= f.size
+	}
+	return res, nil
+}
