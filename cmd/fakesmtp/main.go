@@ -37,6 +37,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch cmd {
 	case "serve":
+		// Started by the Windows service manager: run under it.
+		if code, ok := runAsService(args, stdout, stderr); ok {
+			return code
+		}
 		return serve(ctx, args, stdout, stderr)
 	case "check-config":
 		return checkConfig(args, stdout, stderr)
@@ -44,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return trapsCmd(args, stdout, stderr)
 	case "export":
 		return exportCmd(args, stdout, stderr)
+	case "service":
+		return serviceCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -64,6 +70,8 @@ func usage(w io.Writer) {
                                 show or edit the spam-trap list
   fakesmtp export --format mbox|maildir --to PATH [--since 24h] [flags]
                                 write stored messages to an mbox or a Maildir
+  fakesmtp service install|uninstall|start|stop [serve flags]
+                                the Windows service (Windows only)
   fakesmtp version              print the version
 
 Flags of serve and check-config:
