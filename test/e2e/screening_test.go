@@ -52,10 +52,17 @@ func TestTrapToDNSList(t *testing.T) {
 	trapsFile := filepath.Join(dir, "traps")
 	os.WriteFile(trapsFile, []byte("# trap addresses\nspamtrap@trap.example\n"), 0o644)
 	listFile := filepath.Join(dir, "trapped")
-	dnsAddr := freeUDPAddr(t)
 	const zone = "trap.fakesmtp.test"
-	trap := startDev(t, "--trap-mailboxes", trapsFile, "--trap-list-file", listFile,
-		"--dnsbl-serve", dnsAddr, "--dnsbl-zone", zone)
+	// A fresh DNS port on each start attempt: start retries when a port
+	// was taken in the meantime.
+	var dnsAddr string
+	storePath := filepath.Join(dir, "store")
+	trap := start(t, func(addr string) ([]string, []string) {
+		dnsAddr = freeUDPAddr(t)
+		return []string{"serve", "--listen", addr, "--store-path", storePath, "--trap-mailboxes", trapsFile,
+			"--trap-list-file", listFile, "--dnsbl-serve", dnsAddr, "--dnsbl-zone", zone}, nil
+	})
+	trap.StorePath = storePath
 
 	// The RFC 5782 section 5 test entries are there before any hit.
 	if got := dig(t, dnsAddr, "2.0.0.127."+zone, "A"); got != "127.0.0.2" {
