@@ -85,7 +85,7 @@ func (s *session) bdatCmd(ctx context.Context, cmd smtp.Command) smtp.Reply {
 	// and the chunk is still read to its end.
 	sink := &chunkSink{}
 	if b := s.bdat; refusal.IsZero() && !b.tooBig && b.storeErr == nil && b.sw != nil {
-		if b.size+size > s.cfg.MaxDataSize {
+		if size > s.cfg.MaxDataSize-b.size { // (no overflow: both are <= MaxDataSize)
 			b.tooBig = true
 		} else {
 			sink.w = b.sw
@@ -115,9 +115,11 @@ func (s *session) bdatCmd(ctx context.Context, cmd smtp.Command) smtp.Reply {
 		return refusal
 	}
 	b := s.bdat
-	b.size += size
-	if b.size > s.cfg.MaxDataSize {
+	if size > s.cfg.MaxDataSize-b.size {
 		b.tooBig = true
+		b.size = s.cfg.MaxDataSize + 1 // stays over the limit, never wraps
+	} else {
+		b.size += size
 	}
 	if !last {
 		return smtp.NewReply(250, smtp.EnhancedCode{2, 0, 0}, "Ok: %d octets received", size)

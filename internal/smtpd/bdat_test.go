@@ -100,3 +100,44 @@ func TestBDATRsetDropsChunks(t *testing.T) {
 		t.Fatal("RSET left the chunked message behind")
 	}
 }
+
+// A BDAT line refused before its chunk could be read closes the session:
+// the chunk's bytes must never be taken for commands.
+func TestBDATBadLineCloses(t *testing.T) {
+	cfg := devConfig()
+	cfg.Chunking = true
+	cfg.StrictLineEndings = true
+	cfg.MaxErrors = 100
+	e := start(t, cfg)
+	for _, line := range []string{"BDAT 6 LAST\n", "BDAT 6\x00 LAST\r\n"} {
+		c := e.dial()
+		c.Expect("EHLO x.example", 250)
+		c.Expect("MAIL FROM:<a@b.example>", 250)
+		c.Expect("RCPT TO:<c@d.example>", 250)
+		c.Send(line + "RSET\r\n")
+		if r := c.Read(); r.Code != 500 {
+			t.Fatalf("%q: %v", line, r)
+		}
+		c.ExpectClosed()
+	}
+}
+
+// A huge chunk size after a first chunk must not wrap the size check.
+func TestBDATSizeDoesNotWrap(t *testing.T) {
+	cfg := devConfig()
+	cfg.Chunking = true
+	cfg.MaxDataSize = 1024
+	e := start(t, cfg)
+	c := e.dial()
+	c.Expect("EHLO x.example", 250)
+	c.Expect("MAIL FROM:<a@b.example>", 250)
+	c.Expect("RCPT TO:<c@d.example>", 250)
+	c.Send("BDAT 100\r\n" + strings.Repeat("x", 100))
+	c.Read()
+	c.Send("BDAT 9223372036854775800 LAST\r\n" + strings.Repeat("y", 4096))
+	c.Conn.Close()
+	waitFor(t, "session end", func() bool { return e.srv.ActiveSessions() == 0 })
+	if len(e.messages()) != 0 || len(e.tmpFiles()) != 0 {
+		t.Fatal("oversized BDAT left a file")
+	}
+}

@@ -131,14 +131,6 @@ func (s *session) finishMessage(ctx context.Context, env *store.Envelope, sw *st
 			s.srv.deps.Logger.Error("message not stored", "session", s.id, "id", env.ID, "err", err)
 			return smtp.ReplyStoreFailed
 		}
-		if h := s.srv.deps.Hooks; h != nil {
-			path, _ := s.srv.deps.Store.FilePath(env.ID)
-			if err := h.Pending(env.ID, path); err != nil {
-				s.srv.deps.Logger.Error("hook not recorded; it will not run", "session", s.id, "id", env.ID, "err", err)
-			} else {
-				defer h.Run(path)
-			}
-		}
 		if out := s.srv.deps.Outputs; out != nil {
 			path, _ := s.srv.deps.Store.FilePath(env.ID)
 			if err := out.Deliver(ctx, path); err != nil {
@@ -148,6 +140,15 @@ func (s *session) finishMessage(ctx context.Context, env *store.Envelope, sw *st
 				s.refuse()
 				s.srv.deps.Logger.Error("message not handed to the outputs", "session", s.id, "id", env.ID, "err", err)
 				return smtp.ReplyStoreFailed
+			}
+		}
+		// The hooks of a message that is kept, recorded before its reply.
+		if h := s.srv.deps.Hooks; h != nil {
+			path, _ := s.srv.deps.Store.FilePath(env.ID)
+			if err := h.Pending(env.ID, path); err != nil {
+				s.srv.deps.Logger.Error("hook not recorded; it will not run", "session", s.id, "id", env.ID, "err", err)
+			} else {
+				defer h.Run(path)
 			}
 		}
 	}

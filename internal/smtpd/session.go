@@ -291,13 +291,19 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 			return s.shutdownReply()
 		}
 	}
-	if b, err := s.reader().Peek(2); err == nil && b[0] == 0x16 && b[1] == 0x03 {
-		// A TLS record header (handshake, version 3.x): a TLS client on
-		// the plain port. Nothing it sends can be read as SMTP.
+	if b, err := s.reader().Peek(1); err == nil && b[0] == 0x16 {
+		// A TLS record header (0x16 = handshake): a TLS client on the
+		// plain port. No SMTP line starts with this control byte.
 		s.idle.Store(false)
 		return s.nonSMTP("TLS handshake on the plain port")
 	}
 	line, err := smtp.ReadLine(s.reader(), s.cfg.MaxLineLength)
+	for err != nil && isTimeout(err) && s.srv.stopping.Load() && !s.srv.hardStop.Load() && s.state.inTransaction() {
+		// Shutdown may have woken this session just as it left the idle
+		// state for a transaction, which may finish in the grace period.
+		s.dc.SetReadDeadline(time.Now().Add(s.timeout()))
+		line, err = smtp.ReadLine(s.reader(), s.cfg.MaxLineLength)
+	}
 	s.idle.Store(false)
 	switch {
 	case errors.Is(err, smtp.ErrLineTooLong):
@@ -322,6 +328,11 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 		s.log.Info("command", "line", logLine(cmd, line.Text))
 	}
 	if perr != nil {
+		if strings.EqualFold(cmd.Name, "BDAT") {
+			// Its chunk will not be read: close rather than take the
+			// chunk's bytes for commands.
+			return smtp.ReplyBadChar.WithClose()
+		}
 		return smtp.ReplyBadChar
 	}
 	if cmd.Verb == smtp.VerbUnknown {
@@ -331,6 +342,9 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 	}
 	if line.BareLF {
 		if s.cfg.StrictLineEndings {
+			if cmd.Verb == smtp.VerbBdat {
+				return smtp.ReplyBareLF.WithClose() // as above: its chunk is not read
+			}
 			return smtp.ReplyBareLF
 		}
 		s.finding(diagnose.BareLFCommand)
@@ -451,7 +465,7 @@ func (s *session) earlyTalker(when string) smtp.Reply {
 		br.Peek(1)
 	}
 	buf, _ := br.Peek(min(br.Buffered(), 100))
-	s.log.Warn("early talk", "when", when, "bytes", string(buf), "action", map[bool]string{true: "enforce", false: "drop"}[s.cfg.EarlyTalkEnforce])
+	s.log.Warn("early talk", "when", when, "bytes", redactAuth(buf), "action", map[bool]string{true: "enforce", false: "drop"}[s.cfg.EarlyTalkEnforce])
 	if s.cfg.EarlyTalkEnforce {
 		s.enforce = true
 		return smtp.Reply{}
@@ -466,7 +480,7 @@ func (s *session) earlyTalker(when string) smtp.Reply {
 func (s *session) nonSMTP(what string) smtp.Reply {
 	s.srv.counters.NonSMTP.Add(1)
 	buf, _ := s.reader().Peek(min(s.reader().Buffered(), 100))
-	s.log.Warn("non-SMTP input", "what", what, "bytes", string(buf))
+	s.log.Warn("non-SMTP input", "what", what, "bytes", redactAuth(buf))
 	s.reason = "non-SMTP input: " + what
 	return replyNonSMTP
 }
@@ -642,6 +656,23 @@ func (s *session) sleep(ctx context.Context, d time.Duration) bool {
 		s.timer.Stop()
 		return false
 	}
+}
+
+// redactAuth is raw client input as logged: from an AUTH command on, the
+// bytes may hold credentials, and are cut.
+func redactAuth(b []byte) string {
+	s := string(b)
+	for i := 0; i < len(s); {
+		if len(s)-i >= 4 && strings.EqualFold(s[i:i+4], "AUTH") && (i == 0 || s[i-1] == '\n') {
+			return s[:i] + "AUTH <redacted>"
+		}
+		j := strings.IndexByte(s[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+	}
+	return s
 }
 
 // logLine is the command as logged: AUTH arguments are never logged.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"time"
 
 	"fakesmtp/internal/smtp"
 )
@@ -41,7 +42,7 @@ func (s *session) startTLS(ctx context.Context) bool {
 	s.pendingTLS = false
 	if n := s.buffered(); n > 0 {
 		buf, _ := s.br.Peek(min(n, 100))
-		s.log.Warn("plaintext sent after STARTTLS discarded (command injection attempt)", "bytes", string(buf))
+		s.log.Warn("plaintext sent after STARTTLS discarded (command injection attempt)", "bytes", redactAuth(buf))
 		s.br.Discard(n)
 	}
 	if err := s.releaseBuffers(); err != nil {
@@ -63,6 +64,8 @@ func (s *session) startTLS(ctx context.Context) bool {
 // receive timeout and records the connection state.
 func (s *session) handshake(c net.Conn) (*tls.Conn, error) {
 	tc := tls.Server(c, s.cfg.TLS)
+	// A fresh deadline: the last one may be nearly spent.
+	s.dc.SetReadDeadline(time.Now().Add(s.timeout()))
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout())
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
