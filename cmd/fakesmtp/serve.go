@@ -184,29 +184,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	// Open every listener before serving any, so that a port in use is
 	// reported at start and nothing half-starts.
-	var lns, tlsLns []net.Listener
-	closeAll := func() {
-		for _, l := range append(lns, tlsLns...) {
+	lns, err := listenAll(cfg.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+		return 1
+	}
+	tlsLns, err := listenAll(cfg.TLSListen)
+	if err != nil {
+		for _, l := range lns {
 			l.Close()
 		}
-	}
-	for _, addr := range cfg.Listen {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			closeAll()
-			fmt.Fprintf(stderr, "fakesmtp: cannot listen on %s: %v\n", addr, listenHint(err))
-			return 1
-		}
-		lns = append(lns, ln)
-	}
-	for _, addr := range cfg.TLSListen {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			closeAll()
-			fmt.Fprintf(stderr, "fakesmtp: cannot listen on %s: %v\n", addr, listenHint(err))
-			return 1
-		}
-		tlsLns = append(tlsLns, ln)
+		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+		return 1
 	}
 
 	where := "not stored (store_data = false)"
@@ -450,6 +439,23 @@ func openLogs(c *config.Config, stderr io.Writer) (app, sess *slog.Logger, close
 	app = slog.New(slog.NewTextHandler(aw, nil))
 	sess = slog.New(slog.NewTextHandler(sw, nil))
 	return app, sess, func() { aw.Close(); sw.Close() }, nil
+}
+
+// listenAll opens a listener on every address, or none: on an error the
+// ones already open are closed.
+func listenAll(addrs []string) ([]net.Listener, error) {
+	var lns []net.Listener
+	for _, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("cannot listen on %s: %v", addr, listenHint(err))
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
 }
 
 // listenHint adds what to do about the usual listen errors.

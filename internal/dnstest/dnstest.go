@@ -40,25 +40,7 @@ func Start(t testing.TB, zone string) *Server {
 	if err := zp.Err(); err != nil {
 		t.Fatalf("dnstest: zone: %v", err)
 	}
-	// A free UDP port's TCP twin may be taken (by another test's
-	// connection): try again with another port.
-	var (
-		pc  net.PacketConn
-		ln  net.Listener
-		err error
-	)
-	for attempt := 0; ; attempt++ {
-		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		if ln, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
-			break
-		}
-		pc.Close()
-		if attempt == 20 {
-			t.Fatal(err)
-		}
-	}
+	pc, ln := ListenPair(t)
 	s.Addr = pc.LocalAddr().String()
 	udp := &dns.Server{PacketConn: pc, Handler: s}
 	tcp := &dns.Server{Listener: ln, Handler: s}
@@ -71,6 +53,27 @@ func Start(t testing.TB, zone string) *Server {
 		tcp.ShutdownContext(ctx)
 	})
 	return s
+}
+
+// ListenPair listens on UDP and TCP on the same free 127.0.0.1 port, as a
+// DNS server does. A free UDP port's TCP twin may be taken (by another
+// test's connection): then it tries another port.
+func ListenPair(t testing.TB) (net.PacketConn, net.Listener) {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln
+		}
+		pc.Close()
+		if attempt == 20 {
+			t.Fatal(err)
+		}
+	}
 }
 
 // Delay makes answers for names ending in suffix come after d (a slow or

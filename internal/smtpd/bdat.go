@@ -100,16 +100,7 @@ func (s *session) bdatCmd(ctx context.Context, cmd smtp.Command) smtp.Reply {
 	if err != nil {
 		s.bdat.abort()
 		s.bdat = nil
-		s.refuse()
-		if isTimeout(err) {
-			if s.srv.stopping.Load() {
-				return s.shutdownReply()
-			}
-			s.reason = "timeout during BDAT"
-			return smtp.ReplyTimeout
-		}
-		s.reason = "client disconnected during BDAT"
-		return smtp.Reply{}
+		return s.contentReadFailed(err, "BDAT")
 	}
 	if !refusal.IsZero() {
 		return refusal

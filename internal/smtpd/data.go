@@ -79,19 +79,7 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 			break
 		}
 		if err != nil {
-			s.refuse()
-			if isTimeout(err) {
-				if s.srv.stopping.Load() {
-					return s.shutdownReply()
-				}
-				s.reason = "timeout during DATA"
-				return smtp.ReplyTimeout
-			}
-			s.reason = "client disconnected during DATA"
-			if !errors.Is(err, io.ErrUnexpectedEOF) {
-				s.reason = "read error during DATA: " + err.Error()
-			}
-			return smtp.Reply{}
+			return s.contentReadFailed(err, "DATA")
 		}
 	}
 	st := dr.Stats()
@@ -235,4 +223,23 @@ func (s *session) noteContent(msgID string, st smtp.DataStats) {
 func (s *session) refuse() {
 	s.refused++
 	s.srv.counters.Refused.Add(1)
+}
+
+// contentReadFailed ends a message whose content could not be read to
+// its end (DATA or a BDAT chunk): the shutdown or timeout reply, or none
+// when the client is gone.
+func (s *session) contentReadFailed(err error, during string) smtp.Reply {
+	s.refuse()
+	switch {
+	case isTimeout(err) && s.srv.stopping.Load():
+		return s.shutdownReply()
+	case isTimeout(err):
+		s.reason = "timeout during " + during
+		return smtp.ReplyTimeout
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		s.reason = "client disconnected during " + during
+	default:
+		s.reason = "read error during " + during + ": " + err.Error()
+	}
+	return smtp.Reply{}
 }

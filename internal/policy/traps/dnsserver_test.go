@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"fakesmtp/internal/dnstest"
 )
 
 const testZone = "trap.example.test"
@@ -20,26 +22,8 @@ const testZone = "trap.example.test"
 // ErrServerClosed.
 func startDNS(t *testing.T, tr *Traps) (addr string, srv *DNSServer) {
 	t.Helper()
-	// A free UDP port's TCP twin may be taken (by another test's
-	// connection): try again with another port.
-	var (
-		pc  net.PacketConn
-		ln  net.Listener
-		err error
-	)
-	for attempt := 0; ; attempt++ {
-		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		addr = pc.LocalAddr().String()
-		if ln, err = net.Listen("tcp", addr); err == nil {
-			break
-		}
-		pc.Close()
-		if attempt == 20 {
-			t.Fatal(err)
-		}
-	}
+	pc, ln := dnstest.ListenPair(t)
+	addr = pc.LocalAddr().String()
 	srv = NewDNSServer(tr, testZone, nil)
 	srv.NS = "mx.example.test"
 	errs := make(chan error, 2)
