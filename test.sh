@@ -14,6 +14,9 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v dig >/dev/null 2>&1 || need+=(dnsutils)
 command -v msmtp >/dev/null 2>&1 || need+=(msmtp)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# The relay tests' smarthost; Debian's own python3 (a pyenv python3 earlier
+# in PATH would not see it).
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 if ! command -v postfix >/dev/null 2>&1; then
   # Only the programs are wanted: no system mail server is configured or started.

@@ -48,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return trapsCmd(args, stdout, stderr)
 	case "export":
 		return exportCmd(args, stdout, stderr)
+	case "queue":
+		return queueCmd(args, stdout, stderr)
 	case "service":
 		return serviceCmd(args, stdout, stderr)
 	case "version":
@@ -70,6 +72,8 @@ func usage(w io.Writer) {
                                 show or edit the spam-trap list
   fakesmtp export --format mbox|maildir --to PATH [--since 24h] [flags]
                                 write stored messages to an mbox or a Maildir
+  fakesmtp queue list|retry ID...|delete ID... [--all] [flags]
+                                show or edit the relay queue
   fakesmtp service install|uninstall|start|stop [serve flags]
                                 the Windows service (Windows only)
   fakesmtp version              print the version

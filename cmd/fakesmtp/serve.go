@@ -131,8 +131,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rules.StartTLS = cfg.STARTTLS
 	}
 	var outs smtpd.Outputs
-	if cfg.Has("pickup") || cfg.Has("maildir") {
+	if cfg.Has("pickup") || cfg.Has("maildir") || cfg.Has("relay") {
 		ocfg := outputs.Config{KeepEML: cfg.Has("eml"), Hostname: cfg.Hostname, MaildirPerRecipient: cfg.MaildirPerRecipient}
+		if cfg.Has("relay") {
+			q, stop, err := startRelay(ctx, cfg, appLog.With("part", "relay"))
+			if err != nil {
+				fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+				return 1
+			}
+			// Deferred: it runs after the sessions have finished, so every
+			// message they spooled is in the folder for the next start.
+			defer stop()
+			ocfg.Relay = q
+		}
 		if cfg.Has("pickup") {
 			ocfg.PickupPath = cfg.PickupPath
 		}

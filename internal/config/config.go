@@ -145,6 +145,10 @@ type Config struct {
 	// the store's files; see outputs.go.
 	Delivery
 
+	// Relay holds the relay output's settings: the smarthost and the
+	// queue; see relay.go.
+	Relay
+
 	// File is the configuration file Load read, "" if none. It is not a
 	// key; Describe prints it in its header.
 	File string

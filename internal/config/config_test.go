@@ -91,6 +91,7 @@ func TestLoadDefaultsAreDev(t *testing.T) {
 		Screening:      defaultScreening(),
 		ESMTP:          defaultESMTP(),
 		Delivery:       defaultDelivery(),
+		Relay:          defaultRelay(),
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load() =\n%+v\nwant\n%+v", c, want)

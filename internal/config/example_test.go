@@ -42,12 +42,12 @@ func Example() {
 	}
 	// Output:
 	// # fakesmtp configuration: mode "fakemx" (flag), file none
-	// mode                              = "fakemx"             (flag)
-	// hostname                          = "mx.example.org"     (flag)
-	// listen                            = [":2525"]            (flag)
-	// max_sessions                      = 64                   (flag)
-	// banner_delay                      = 3s                   (env)
-	// do_temp_fail                      = true                 (mode)
+	// mode                              = "fakemx"                  (flag)
+	// hostname                          = "mx.example.org"          (flag)
+	// listen                            = [":2525"]                 (flag)
+	// max_sessions                      = 64                        (flag)
+	// banner_delay                      = 3s                        (env)
+	// do_temp_fail                      = true                      (mode)
 }
 
 // ExampleLoad shows that every problem is reported at once.

@@ -42,6 +42,7 @@ func TestLegacySample(t *testing.T) {
 		Screening:      defaultScreening(),
 		ESMTP:          collectorESMTP(),
 		Delivery:       defaultDelivery(),
+		Relay:          defaultRelay(),
 		File:           "testdata/FakeSMTP.exe.config",
 	}
 	if !reflect.DeepEqual(c, want) {

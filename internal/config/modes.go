@@ -123,6 +123,7 @@ func baseDefaults(tempDir string) *Config {
 		Screening:      defaultScreening(),
 		ESMTP:          defaultESMTP(),
 		Delivery:       defaultDelivery(),
+		Relay:          defaultRelay(),
 	}
 }
 

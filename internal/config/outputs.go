@@ -49,7 +49,7 @@ type Delivery struct {
 func (o Delivery) Has(out string) bool { return slices.Contains(o.Outputs, out) }
 
 var outputKeys = []keyDef{
-	{Key{Name: "outputs", Kind: KindList, Help: `where accepted mail goes: "eml" (store files), "pickup", "maildir"`},
+	{Key{Name: "outputs", Kind: KindList, Help: `where accepted mail goes: "eml" (store files), "pickup", "maildir", "relay" (smarthost, queued)`},
 		func(c *Config) any { return &c.Outputs }},
 	{Key{Name: "pickup_path", Kind: KindPath, Help: "IIS/Exchange-style pickup folder for the pickup output"},
 		func(c *Config) any { return &c.PickupPath }},
@@ -80,13 +80,13 @@ var outputKeys = []keyDef{
 // validateOutputs adds the problems of the output keys.
 func (c *Config) validateOutputs(bad func(key string, value any, format string, args ...any)) {
 	if len(c.Outputs) == 0 {
-		bad("outputs", c.Outputs, `want at least one of "eml", "pickup", "maildir"`)
+		bad("outputs", c.Outputs, `want at least one of "eml", "pickup", "maildir", "relay"`)
 	}
 	for _, o := range c.Outputs {
 		switch o {
-		case "eml", "pickup", "maildir":
+		case "eml", "pickup", "maildir", "relay":
 		default:
-			bad("outputs", c.Outputs, `%q is no output (want "eml", "pickup" or "maildir")`, o)
+			bad("outputs", c.Outputs, `%q is no output (want "eml", "pickup", "maildir" or "relay")`, o)
 		}
 	}
 	if c.Has("pickup") && c.PickupPath == "" {

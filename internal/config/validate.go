@@ -120,6 +120,7 @@ func (c *Config) validate(origin func(key string) string, skip map[string]bool) 
 	c.validateScreening(bad)
 	c.validateESMTP(bad)
 	c.validateOutputs(bad)
+	c.validateRelay(bad)
 	return probs
 }
 

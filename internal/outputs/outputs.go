@@ -35,6 +35,14 @@ type Config struct {
 	// Hostname goes into Maildir file names (the Maildir spec's uniqueness
 	// rule).
 	Hostname string
+	// Relay queues the message for a smarthost; nil = no relay output.
+	Relay Spooler
+}
+
+// Spooler takes a message durably for later, asynchronous delivery (the
+// relay queue): Spool returns once the message is on disk.
+type Spooler interface {
+	Spool(env *store.Envelope, received string, body []byte) error
 }
 
 // Set delivers each stored message to the configured outputs.
@@ -87,6 +95,11 @@ func (s *Set) Deliver(ctx context.Context, path string) error {
 	}
 	if s.cfg.MaildirPath != "" {
 		if err := s.maildir(env, received, body); err != nil {
+			return err
+		}
+	}
+	if s.cfg.Relay != nil {
+		if err := s.cfg.Relay.Spool(env, received, body); err != nil {
 			return err
 		}
 	}

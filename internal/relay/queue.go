@@ -1,0 +1,258 @@
+// Package relay sends accepted mail on to a smarthost through a durable
+// queue. A message is spooled (flushed to disk) before the client gets
+// its 250; background workers then deliver it with the envelope
+// unchanged, retry temporary failures on a schedule, and move permanent
+// failures to a failed/ folder with the reason. Nothing is dropped
+// silently, and the queue picks up where it was after a restart or a
+// crash. The SMTP session never waits on the upstream.
+package relay
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"fakesmtp/internal/safeio"
+	"fakesmtp/internal/store"
+)
+
+// TLS modes of the connection to the smarthost.
+const (
+	TLSNone             = "none"
+	TLSStartTLS         = "starttls"
+	TLSStartTLSRequired = "starttls-required"
+	TLSImplicit         = "implicit"
+)
+
+// Config configures a Queue.
+type Config struct {
+	Dir      string // the queue folder; failed/ and .tmp/ go inside
+	Host     string // smarthost
+	Port     int
+	TLS      string // one of the TLS* modes
+	CAFile   string // PEM roots; "" = the system's
+	Insecure bool   // skip certificate verification
+	User     string // AUTH user; "" = no AUTH
+	Password string
+	// Match says which recipients are relayed; empty = all (see Matches).
+	Match []string
+	// Sender replaces the envelope sender when set; "<>" is the null
+	// sender.
+	Sender   string
+	Schedule []time.Duration // waits after each failed attempt; the last repeats
+	MaxAge   time.Duration   // a message older than this fails
+	Workers  int
+	Timeout  time.Duration // each step of a delivery
+	Hostname string        // our EHLO name
+	// ScanInterval is how often the folder is read again for changes
+	// made from outside (fakesmtp queue retry); 0 = 2s.
+	ScanInterval time.Duration
+	// Now is the clock; nil = time.Now.
+	Now func() time.Time
+}
+
+// Queue is the relay queue of one folder.
+type Queue struct {
+	cfg    Config
+	roots  *x509.CertPool
+	logger *slog.Logger
+	now    func() time.Time
+	kick   chan struct{}
+
+	mu       sync.Mutex
+	inflight map[string]bool
+}
+
+// Folder names inside the queue folder.
+const (
+	failedDir = "failed"
+	tmpDir    = ".tmp"
+	msgExt    = ".eml"
+	stateExt  = ".json"
+	reasonExt = ".reason"
+)
+
+// New prepares the queue folder: it creates failed/ and .tmp/, removes
+// what an interrupted spool left (never acknowledged, so the client
+// retries), and loads the CA file.
+func New(cfg Config, logger *slog.Logger) (*Queue, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("relay: empty queue folder")
+	}
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
+	if len(cfg.Schedule) == 0 {
+		cfg.Schedule = []time.Duration{time.Minute}
+	}
+	if cfg.ScanInterval <= 0 {
+		cfg.ScanInterval = 2 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	q := &Queue{cfg: cfg, logger: logger, now: cfg.Now, kick: make(chan struct{}, 1), inflight: map[string]bool{}}
+	if q.now == nil {
+		q.now = time.Now
+	}
+	for _, d := range []string{cfg.Dir, filepath.Join(cfg.Dir, failedDir), filepath.Join(cfg.Dir, tmpDir)} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, fmt.Errorf("relay: %w", err)
+		}
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("relay: relay_tls_ca_file: %w", err)
+		}
+		q.roots = x509.NewCertPool()
+		if !q.roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("relay: relay_tls_ca_file %s: no PEM certificate in it", cfg.CAFile)
+		}
+	}
+	if err := q.recover(); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// recover removes the leftovers of spools a crash interrupted: files in
+// .tmp/, and messages whose state file was never written (the client
+// got no 250 for them).
+func (q *Queue) recover() error {
+	tmp := filepath.Join(q.cfg.Dir, tmpDir)
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	for _, e := range entries {
+		os.Remove(filepath.Join(tmp, e.Name()))
+	}
+	entries, err = os.ReadDir(q.cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") && strings.Contains(name, stateExt+".tmp-") {
+			os.Remove(filepath.Join(q.cfg.Dir, name))
+			continue
+		}
+		msgID, ok := strings.CutSuffix(name, msgExt)
+		if !ok {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(q.cfg.Dir, msgID+stateExt)); errors.Is(err, os.ErrNotExist) {
+			q.logger.Warn("relay: removed a message whose spool was interrupted", "id", msgID)
+			os.Remove(filepath.Join(q.cfg.Dir, name))
+		}
+	}
+	return nil
+}
+
+// Matches reports whether rcpt is relayed under the match list: an entry
+// "example.org" matches that domain, ".example.org" its subdomains,
+// "user@example.org" that address; all case-insensitive. An empty list
+// matches every recipient.
+func Matches(match []string, rcpt string) bool {
+	if len(match) == 0 {
+		return true
+	}
+	at := strings.LastIndexByte(rcpt, '@')
+	domain := strings.ToLower(rcpt[at+1:])
+	for _, m := range match {
+		m = strings.ToLower(m)
+		switch {
+		case strings.Contains(m, "@"):
+			if strings.EqualFold(m, rcpt) {
+				return true
+			}
+		case strings.HasPrefix(m, "."):
+			if strings.HasSuffix(domain, m) {
+				return true
+			}
+		case at >= 0 && domain == m:
+			return true
+		}
+	}
+	return false
+}
+
+// Spool queues a stored message for the recipients that match: the
+// content that goes upstream (our Received line, then the message as
+// received) and a state file, both flushed before Spool returns. It is
+// called before the client's 250; a message with no matching recipient
+// is not queued.
+func (q *Queue) Spool(env *store.Envelope, received string, body []byte) error {
+	var rcpts []Rcpt
+	for _, r := range env.RcptTo {
+		if Matches(q.cfg.Match, r) {
+			rcpts = append(rcpts, Rcpt{Addr: r, Status: StatusPending})
+		}
+	}
+	if len(rcpts) == 0 {
+		return nil
+	}
+	from := env.MailFrom
+	switch q.cfg.Sender {
+	case "":
+	case "<>":
+		from = ""
+	default:
+		from = q.cfg.Sender
+	}
+	now := q.now()
+	st := &State{ID: env.ID, From: from, ClientFrom: env.MailFrom, Created: now, Next: now, Rcpts: rcpts}
+	data := append([]byte(received), body...)
+	tmp := filepath.Join(q.cfg.Dir, tmpDir, env.ID+msgExt)
+	if err := writeSync(tmp, data); err != nil {
+		return fmt.Errorf("relay: spool %s: %w", env.ID, err)
+	}
+	final := filepath.Join(q.cfg.Dir, env.ID+msgExt)
+	if err := safeio.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("relay: spool %s: %w", env.ID, err)
+	}
+	// The state file is written last: a message without one is an
+	// interrupted spool (see recover). WriteFile flushes the folder,
+	// which makes both names durable.
+	if err := saveState(filepath.Join(q.cfg.Dir, env.ID+stateExt), st); err != nil {
+		os.Remove(final)
+		return fmt.Errorf("relay: spool %s: %w", env.ID, err)
+	}
+	q.logger.Info("relay: queued", "id", env.ID, "from", from, "rcpts", len(rcpts))
+	q.Kick()
+	return nil
+}
+
+// Kick wakes the scheduler now instead of at its next scan.
+func (q *Queue) Kick() {
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+// writeSync writes a new file and flushes it.
+func writeSync(name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+	}
+	return err
+}
