@@ -140,6 +140,9 @@ func (s *session) finishMessage(ctx context.Context, env *store.Envelope, sw *st
 			}
 		}
 	}
+	if sw != nil {
+		s.messageIDs = append(s.messageIDs, env.ID)
+	}
 	if s.cfg.DoTempFail {
 		// The junk is kept (durably, above), but the sender is told to
 		// come back later: a real MTA retries at the real MX.

@@ -34,6 +34,7 @@ func (s *session) screenListed(at string) smtp.Reply {
 		}
 		return smtp.Reply{}
 	}
+	s.listHits = v.Zones()
 	return s.refuseListed(at, "using "+strings.Join(v.Zones(), ", "), "score", v.Score, "hits", hitList(v.Hits))
 }
 

@@ -134,6 +134,10 @@ type Config struct {
 	// FindingHeaders adds the client-diagnosis findings to stored
 	// messages as X-FakeSMTP-Finding headers (dev mode).
 	FindingHeaders bool
+	// Transcript records each session's dialogue (commands with AUTH
+	// secrets redacted, and replies; never message content) for
+	// SessionRecord.Transcript.
+	Transcript bool
 }
 
 // RecipientChecker decides whether a recipient is accepted; it returns
@@ -183,6 +187,10 @@ type Deps struct {
 	Logger     *slog.Logger // application events
 	SessionLog *slog.Logger // one line per session event
 	Now        func() time.Time
+	// OnSessionEnd receives each session's record when it ends (the
+	// message index); nil = none. It runs on the session's goroutine and
+	// must not block.
+	OnSessionEnd func(SessionRecord)
 	// Sleep waits d or until ctx ends, reporting whether d passed; it is
 	// the tarpit and banner-delay clock (tests record instead of waiting).
 	Sleep func(ctx context.Context, d time.Duration) bool

@@ -88,6 +88,13 @@ type session struct {
 	// idle is set while the session waits for a command outside a
 	// transaction: Shutdown may then end it at once.
 	idle atomic.Bool
+
+	// For the SessionRecord: the messages kept, the DNS lists that hit,
+	// and the transcript when Config.Transcript is on.
+	messageIDs     []string
+	listHits       []string
+	transcriptBuf  strings.Builder
+	transcriptFull bool
 }
 
 // transaction is the state of one mail transaction (RFC 5321 3.3); reset
@@ -324,8 +331,12 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 		return smtp.Reply{}
 	}
 	cmd, perr := smtp.ParseCommand(line.Text)
-	if s.cfg.Verbose {
-		s.log.Info("command", "line", logLine(cmd, line.Text))
+	if s.cfg.Verbose || s.cfg.Transcript {
+		l := logLine(cmd, line.Text)
+		if s.cfg.Verbose {
+			s.log.Info("command", "line", l)
+		}
+		s.transcript("C: ", l)
 	}
 	if perr != nil {
 		if strings.EqualFold(cmd.Name, "BDAT") {
@@ -430,6 +441,11 @@ func (s *session) respond(ctx context.Context, r smtp.Reply) bool {
 	if s.cfg.Verbose {
 		s.log.Info("reply", "code", r.Code, "text", firstLine(r))
 	}
+	if s.cfg.Transcript {
+		for _, l := range strings.Split(strings.TrimSuffix(string(r.Format()), "\r\n"), "\r\n") {
+			s.transcript("S: ", l)
+		}
+	}
 	// Replies to a pipelined group go out together (RFC 2920 3.2): flush
 	// when no further command is waiting, and always before a wait for
 	// the client.
@@ -524,6 +540,9 @@ func (s *session) summary() {
 		"findings", strings.Join(s.findingCodes(), ","),
 		"duration", s.srv.deps.Now().Sub(s.start).Round(time.Millisecond).String(),
 		"reason", s.reason)
+	if f := s.srv.deps.OnSessionEnd; f != nil {
+		f(s.record())
+	}
 }
 
 // wakeIfIdle ends a session waiting for a command between transactions
