@@ -18,6 +18,8 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 # in PATH would not see it).
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+# The web UI's browser tests drive Debian's Chromium (headless).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ! command -v postfix >/dev/null 2>&1; then
   # Only the programs are wanted: no system mail server is configured or started.
   echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
@@ -29,10 +31,15 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# nodemailer for the interop tests, from the committed lockfile.
+# nodemailer for the interop tests, and playwright-core for the browser
+# tests, from the committed lockfiles.
 if [ ! -d test/interop/node_modules/nodemailer ]; then
   echo "== npm ci (test/interop)"
   (cd test/interop && npm ci --no-audit --no-fund)
+fi
+if [ ! -d test/browser/node_modules/playwright-core ]; then
+  echo "== npm ci (test/browser)"
+  (cd test/browser && npm ci --no-audit --no-fund)
 fi
 
 echo "== gofmt"

@@ -50,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exportCmd(args, stdout, stderr)
 	case "queue":
 		return queueCmd(args, stdout, stderr)
+	case "reindex":
+		return reindexCmd(ctx, args, stdout, stderr)
 	case "service":
 		return serviceCmd(args, stdout, stderr)
 	case "version":
@@ -74,6 +76,7 @@ func usage(w io.Writer) {
                                 write stored messages to an mbox or a Maildir
   fakesmtp queue list|retry ID...|delete ID... [--all] [flags]
                                 show or edit the relay queue
+  fakesmtp reindex [flags]      rebuild the message index from the message files
   fakesmtp service install|uninstall|start|stop [serve flags]
                                 the Windows service (Windows only)
   fakesmtp version              print the version

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -66,7 +68,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	lists, err := newDNSLists(cfg, appLog)
+	hs, err := newHTTPSide(cfg, st, appLog)
+	if err != nil {
+		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+		return 1
+	}
+	// Deferred first, so it runs last: after the SMTP sessions and the
+	// outputs have finished, everything they recorded is indexed.
+	defer hs.stop()
+	lists, err := newDNSLists(cfg, appLog, hs.metrics.ObserveDNS)
 	if err != nil {
 		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
 		return 1
@@ -84,7 +94,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ret := (store.Retention{MaxSize: cfg.MaxStoreSize, MaxAge: cfg.MaxStoreAge, MaxMessages: cfg.MaxStoreMessages}); st != nil && ret.Enabled() {
 		pctx, stopPrune := context.WithCancel(ctx)
 		defer stopPrune()
-		go pruneLoop(pctx, st, ret, appLog)
+		go pruneLoop(pctx, st, ret, appLog, hs.pruned)
 	}
 	var grey *greylist.List
 	if cfg.Greylist {
@@ -175,7 +185,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			hk.Close(ctx)
 		}()
 	}
-	srv, err := smtpd.New(rules, smtpd.Deps{
+	deps := smtpd.Deps{
 		Store:      st,
 		Recipients: rcpts,
 		DNSBL:      lists,
@@ -187,7 +197,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		IDs:        id.NewGenerator(nil),
 		Logger:     appLog,
 		SessionLog: sessLog,
-	})
+	}
+	hs.hook(&deps)
+	srv, err := smtpd.New(rules, deps)
 	if err != nil {
 		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
 		return 1
@@ -203,6 +215,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tlsLns, err := listenAll(cfg.TLSListen)
 	if err != nil {
 		for _, l := range lns {
+			l.Close()
+		}
+		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
+		return 1
+	}
+
+	var httpTLS *tls.Config
+	if certSrc != nil {
+		httpTLS = certSrc.Config()
+	}
+	var serving atomic.Bool
+	if err := hs.start(ctx, srv, httpTLS, serving.Load); err != nil {
+		for _, l := range append(lns, tlsLns...) {
 			l.Close()
 		}
 		fmt.Fprintf(stderr, "fakesmtp: %v\n", err)
@@ -234,6 +259,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(stop)
 	defer signal.Stop(hup)
 	sdNotify("READY=1")
+	if hs.url != "" {
+		fmt.Fprintf(stdout, "fakesmtp: web UI and API on %s\n", hs.url)
+	}
 	// The readiness line comes only now: whoever waits for it may signal at once.
 	fmt.Fprintf(stdout, "fakesmtp: %s mode, listening on %s, mail stored in %s\n", cfg.Mode, strings.Join(addrs, ", "), where)
 
@@ -244,6 +272,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, ln := range tlsLns {
 		go func() { serveErr <- srv.ServeTLS(ln) }()
 	}
+	serving.Store(true)
 
 	summary := time.NewTicker(summaryInterval)
 	defer summary.Stop()
@@ -303,7 +332,7 @@ const summaryInterval = 10 * time.Minute
 const pruneInterval = time.Minute
 
 // pruneLoop applies the retention limits at start and every minute.
-func pruneLoop(ctx context.Context, st *store.Store, r store.Retention, logger *slog.Logger) {
+func pruneLoop(ctx context.Context, st *store.Store, r store.Retention, logger *slog.Logger, pruned func([]string)) {
 	t := time.NewTicker(pruneInterval)
 	defer t.Stop()
 	for {
@@ -313,6 +342,7 @@ func pruneLoop(ctx context.Context, st *store.Store, r store.Retention, logger *
 			logger.Error("pruning the store failed", "err", err)
 		case res.Removed > 0:
 			logger.Info("store pruned", "removed", res.Removed, "removed_bytes", res.RemovedBytes, "left", res.Left, "left_bytes", res.LeftBytes)
+			pruned(res.RemovedIDs)
 		}
 		select {
 		case <-ctx.Done():
@@ -357,6 +387,7 @@ func sessionRules(c *config.Config) smtpd.Config {
 		Chunking:          c.Chunking,
 		RejectEHLO:        c.EHLO == "reject",
 		FindingHeaders:    c.Mode == config.ModeDev,
+		Transcript:        c.Transcript,
 	}
 }
 
@@ -408,7 +439,7 @@ func perClientLimits(c *config.Config) *ratelimit.Limits {
 
 // newDNSLists builds the DNS list checker from rbl_providers and
 // rwl_providers; with neither it checks nothing.
-func newDNSLists(c *config.Config, logger *slog.Logger) (*dnsbl.Checker, error) {
+func newDNSLists(c *config.Config, logger *slog.Logger, observe func(string, time.Duration, error)) (*dnsbl.Checker, error) {
 	lcfg := dnsbl.Config{
 		Blocklists:     c.RBLProviders,
 		Allowlists:     c.RWLProviders,
@@ -416,6 +447,7 @@ func newDNSLists(c *config.Config, logger *slog.Logger) (*dnsbl.Checker, error) 
 		AllowThreshold: c.DNSWLThreshold,
 		Timeout:        c.DNSTimeout,
 		CheckPrivate:   c.DNSCheckPrivate,
+		Observe:        observe,
 	}
 	if len(c.RBLProviders)+len(c.RWLProviders) == 0 {
 		return dnsbl.New(lcfg, nil, logger, nil)

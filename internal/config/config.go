@@ -149,6 +149,10 @@ type Config struct {
 	// queue; see relay.go.
 	Relay
 
+	// Web holds the HTTP side's settings: index, API, UI, metrics; see
+	// web.go.
+	Web
+
 	// File is the configuration file Load read, "" if none. It is not a
 	// key; Describe prints it in its header.
 	File string

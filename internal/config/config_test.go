@@ -92,11 +92,12 @@ func TestLoadDefaultsAreDev(t *testing.T) {
 		ESMTP:          defaultESMTP(),
 		Delivery:       defaultDelivery(),
 		Relay:          defaultRelay(),
+		Web:            Web{HTTPListen: "127.0.0.1:8025", Index: true, Transcript: true},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load() =\n%+v\nwant\n%+v", c, want)
 	}
-	wantMode := []string{"listen", "receive_timeout", "max_messages", "max_sessions", "max_data_size", "verbose_logging", "banner_delay", "error_delay", "do_early_talk"}
+	wantMode := []string{"listen", "receive_timeout", "max_messages", "max_sessions", "max_data_size", "verbose_logging", "banner_delay", "error_delay", "do_early_talk", "transcript"}
 	for _, k := range Keys() {
 		want := SourceDefault
 		if slices.Contains(wantMode, k.Name) {
@@ -118,7 +119,7 @@ func TestModePresets(t *testing.T) {
 	}{
 		{ModeDev, func(c *Config) bool {
 			return c.Listen[0] == "127.0.0.1:2525" && c.ReceiveTimeout == 5*time.Minute && c.MaxSessions == 100 && !c.DoEarlyTalk
-		}, []string{"listen", "receive_timeout", "max_messages", "max_sessions", "max_data_size", "verbose_logging", "banner_delay", "error_delay", "do_early_talk"}},
+		}, []string{"listen", "receive_timeout", "max_messages", "max_sessions", "max_data_size", "verbose_logging", "banner_delay", "error_delay", "do_early_talk", "transcript"}},
 		{ModeProxy, func(c *Config) bool {
 			return c.Listen[0] == ":25" && c.StoreData && c.ReceiveTimeout == 8*time.Second && c.MaxSessions == 16 &&
 				c.BannerDelay == 0 && c.ErrorDelay == 0 && !c.DoEarlyTalk

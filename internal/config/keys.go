@@ -55,7 +55,7 @@ type keyDef struct {
 
 // keyDefs is every key in documentation order: the original's, then the
 // screening keys (screening.go), then the extensions' (esmtp.go). It is read-only.
-var keyDefs = append(append(append(append(coreKeys[:len(coreKeys):len(coreKeys)], screeningKeys...), esmtpKeys...), outputKeys...), relayKeys...)
+var keyDefs = append(append(append(append(append(coreKeys[:len(coreKeys):len(coreKeys)], screeningKeys...), esmtpKeys...), outputKeys...), relayKeys...), webKeys...)
 
 // coreKeys are the keys of the C# original and the core receiver.
 var coreKeys = []keyDef{

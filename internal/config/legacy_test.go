@@ -43,6 +43,7 @@ func TestLegacySample(t *testing.T) {
 		ESMTP:          collectorESMTP(),
 		Delivery:       defaultDelivery(),
 		Relay:          defaultRelay(),
+		Web:            defaultWeb(),
 		File:           "testdata/FakeSMTP.exe.config",
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -124,6 +124,7 @@ func baseDefaults(tempDir string) *Config {
 		ESMTP:          defaultESMTP(),
 		Delivery:       defaultDelivery(),
 		Relay:          defaultRelay(),
+		Web:            defaultWeb(),
 	}
 }
 
@@ -142,6 +143,7 @@ func applyPreset(c *Config, m Mode) {
 		c.BannerDelay = devBannerDelay
 		c.ErrorDelay = devErrorDelay
 		c.DoEarlyTalk = devDoEarlyTalk
+		c.Transcript = true
 	case ModeProxy:
 		// A proxy takes mail from known senders on behalf of another MTA:
 		// no banner delay, tarpit or early-talk trap to trip them.

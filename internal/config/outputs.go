@@ -43,6 +43,14 @@ type Delivery struct {
 	MaxStoreSize     int64
 	MaxStoreAge      time.Duration
 	MaxStoreMessages int
+
+	// Compress is "none" or "zstd": stored files are compressed once
+	// settled (key compress). Dedup stores each distinct message body
+	// once, by content hash (key dedup). CompactAfter is how long a file
+	// stays plain first (key compact_after), for hooks and outputs.
+	Compress     string
+	Dedup        bool
+	CompactAfter time.Duration
 }
 
 // Has reports whether output o is configured.
@@ -75,6 +83,12 @@ var outputKeys = []keyDef{
 		func(c *Config) any { return &c.MaxStoreAge }},
 	{Key{Name: "max_store_messages", Kind: KindInt, Help: "stored messages kept, oldest pruned first (0 = no bound)"},
 		func(c *Config) any { return &c.MaxStoreMessages }},
+	{Key{Name: "compress", Kind: KindString, Help: `"zstd" compresses stored files once settled; "none"`},
+		func(c *Config) any { return &c.Compress }},
+	{Key{Name: "dedup", Kind: KindBool, Help: "store each distinct message body once (content hash); every envelope is kept"},
+		func(c *Config) any { return &c.Dedup }},
+	{Key{Name: "compact_after", Kind: KindDuration, Help: "age at which a stored file is compressed/deduplicated"},
+		func(c *Config) any { return &c.CompactAfter }},
 }
 
 // validateOutputs adds the problems of the output keys.
@@ -109,6 +123,12 @@ func (c *Config) validateOutputs(bad func(key string, value any, format string, 
 	if c.MaxStoreSize < 0 || c.MaxStoreAge < 0 || c.MaxStoreMessages < 0 {
 		bad("max_store_size", c.MaxStoreSize, "max_store_size, max_store_age and max_store_messages must not be negative")
 	}
+	if c.Compress != "none" && c.Compress != "zstd" {
+		bad("compress", c.Compress, `want "none" or "zstd"`)
+	}
+	if c.CompactAfter < 0 {
+		bad("compact_after", c.CompactAfter, "must not be negative")
+	}
 	if (c.Has("pickup") || c.Has("maildir")) && !c.StoreData {
 		bad("outputs", c.Outputs, "pickup and maildir need store_data on")
 	}
@@ -123,5 +143,5 @@ const (
 
 func defaultDelivery() Delivery {
 	return Delivery{Outputs: []string{"eml"}, HookConcurrency: defaultHookConcurrency,
-		HookTimeout: defaultHookTimeout, HookAttempts: defaultHookAttempts}
+		HookTimeout: defaultHookTimeout, HookAttempts: defaultHookAttempts, Compress: "none", CompactAfter: time.Minute}
 }

@@ -53,11 +53,14 @@ func TestTOMLExampleFile(t *testing.T) {
 		Delivery: Delivery{Outputs: []string{"eml", "pickup"}, PickupPath: "C:/inetpub/mailroot/Pickup", MaildirPath: "/var/mail/fakesmtp",
 			OnMessageExec: "sa-learn --spam \"$FAKESMTP_PATH\"", OnMessageWebhook: "http://127.0.0.1:8080/hook",
 			HookConcurrency: 4, HookTimeout: 30 * time.Second, HookAttempts: 3,
-			MaxStoreSize: 10737418240, MaxStoreAge: 30 * 24 * time.Hour, MaxStoreMessages: 0},
+			MaxStoreSize: 10737418240, MaxStoreAge: 30 * 24 * time.Hour, MaxStoreMessages: 0,
+			Compress: "zstd", Dedup: true, CompactAfter: 10 * time.Minute},
 		Relay: Relay{RelayHost: "smtp.example.net", RelayPort: 587, RelayTLS: "starttls-required", RelayTLSCAFile: "/etc/ssl/certs/ca-certificates.crt",
 			RelayAuthUser: "fakesmtp", RelayAuthPasswordFile: "/etc/fakesmtp/relay-password", RelayMatch: []string{"example.org", ".example.org"},
 			RelaySender: "bounces@example.org", RelayQueuePath: "/var/lib/fakesmtp/queue", RelayRetrySchedule: []string{"1m", "5m", "15m", "1h"},
 			RelayMaxAge: 5 * 24 * time.Hour, RelayWorkers: 4, RelayTimeout: 5 * time.Minute},
+		Web: Web{HTTPListen: "127.0.0.1:8025", HTTPTLS: true, HTTPAuthFile: "/etc/fakesmtp/htpasswd", Index: true,
+			IndexPath: "/var/lib/fakesmtp/index.db", Transcript: true},
 		File: "testdata/fakesmtp.toml",
 	}
 	if !reflect.DeepEqual(c, want) {

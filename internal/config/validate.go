@@ -121,6 +121,7 @@ func (c *Config) validate(origin func(key string) string, skip map[string]bool) 
 	c.validateESMTP(bad)
 	c.validateOutputs(bad)
 	c.validateRelay(bad)
+	c.validateWeb(bad)
 	return probs
 }
 

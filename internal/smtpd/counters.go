@@ -7,6 +7,7 @@ import "sync/atomic"
 type Counters struct {
 	Sessions     atomic.Int64 // sessions started
 	Accepted     atomic.Int64 // messages accepted (250)
+	Bytes        atomic.Int64 // bytes of the messages accepted
 	Refused      atomic.Int64 // messages refused after DATA, temp-failed included
 	EarlyTalk    atomic.Int64 // early talkers
 	Listed       atomic.Int64 // clients listed by DNS lists

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"fakesmtp/internal/diagnose"
 	"fakesmtp/internal/smtp"
@@ -114,7 +115,12 @@ func (s *session) finishMessage(ctx context.Context, env *store.Envelope, sw *st
 		return smtp.ReplyStoreFailed
 	}
 	if sw != nil {
-		if err := sw.Commit(ctx); err != nil {
+		began := time.Now()
+		err := sw.Commit(ctx)
+		if f := s.srv.deps.ObserveCommit; f != nil {
+			f(time.Since(began))
+		}
+		if err != nil {
 			s.refuse()
 			s.srv.deps.Logger.Error("message not stored", "session", s.id, "id", env.ID, "err", err)
 			return smtp.ReplyStoreFailed
@@ -142,6 +148,9 @@ func (s *session) finishMessage(ctx context.Context, env *store.Envelope, sw *st
 	}
 	if sw != nil {
 		s.messageIDs = append(s.messageIDs, env.ID)
+		if f := s.srv.deps.OnStored; f != nil && s.cfg.StoreData {
+			f(env.ID)
+		}
 	}
 	if s.cfg.DoTempFail {
 		// The junk is kept (durably, above), but the sender is told to
@@ -153,6 +162,7 @@ func (s *session) finishMessage(ctx context.Context, env *store.Envelope, sw *st
 	}
 	s.accepted++
 	s.srv.counters.Accepted.Add(1)
+	s.srv.counters.Bytes.Add(st.Bytes)
 	s.log.Info("message accepted", "id", env.ID, "from", env.MailFrom, "rcpts", len(env.RcptTo), "size", st.Bytes, "stored", sw != nil)
 	return smtp.NewReply(250, smtp.EnhancedCode{2, 0, 0}, "Ok: queued as %s", env.ID)
 }

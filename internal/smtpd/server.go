@@ -187,6 +187,13 @@ type Deps struct {
 	Logger     *slog.Logger // application events
 	SessionLog *slog.Logger // one line per session event
 	Now        func() time.Time
+	// ObserveCommit, when set, is told how long each store commit (the
+	// durable write before the 250) took, for metrics.
+	ObserveCommit func(time.Duration)
+	// OnStored is told the ID of each message kept in the store, once it
+	// is committed (the message index queues it); nil = none. It must
+	// not block.
+	OnStored func(msgID string)
 	// OnSessionEnd receives each session's record when it ends (the
 	// message index); nil = none. It runs on the session's goroutine and
 	// must not block.

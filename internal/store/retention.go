@@ -20,6 +20,8 @@ func (r Retention) Enabled() bool { return r.MaxSize > 0 || r.MaxAge > 0 || r.Ma
 
 // PruneResult says what Prune removed and what is left.
 type PruneResult struct {
+	// RemovedIDs are the messages removed, for the index.
+	RemovedIDs   []string
 	Removed      int
 	RemovedBytes int64
 	Left         int
@@ -36,6 +38,7 @@ func (s *Store) Prune(r Retention, now time.Time) (PruneResult, error) {
 		return res, err
 	}
 	type file struct {
+		id   string
 		path string
 		size int64
 		mod  time.Time
@@ -47,7 +50,7 @@ func (s *Store) Prune(r Retention, now time.Time) (PruneResult, error) {
 		if err != nil {
 			continue // removed meanwhile
 		}
-		files = append(files, file{p, fi.Size(), fi.ModTime()})
+		files = append(files, file{msgID, p, fi.Size(), fi.ModTime()})
 		res.LeftBytes += fi.Size()
 	}
 	res.Left = len(files)
@@ -62,6 +65,7 @@ func (s *Store) Prune(r Retention, now time.Time) (PruneResult, error) {
 			return res, fmt.Errorf("store: prune %s: %w", f.path, err)
 		}
 		res.Removed++
+		res.RemovedIDs = append(res.RemovedIDs, f.id)
 		res.RemovedBytes += f.size
 		res.Left--
 		res.LeftBytes -= f.size

@@ -88,6 +88,7 @@ func moduleRoot() (string, error) {
 // childEnv is the environment of every fakesmtp process: ours without
 // FAKESMTP_* variables (a developer's own settings must not leak in),
 // TMPDIR set to a fresh directory (the default store_path is under it),
+// the web UI on a free port,
 // GORACE without the exit delay of a race-enabled binary,
 // plus extra ("K=V").
 func childEnv(t *testing.T, extra ...string) []string {
@@ -98,6 +99,9 @@ func childEnv(t *testing.T, extra ...string) []string {
 		}
 	}
 	env = append(env, "TMPDIR="+t.TempDir())
+	// Many instances run at once: each gets its own web port (a flag or
+	// a later FAKESMTP_HTTP_LISTEN in extra still wins).
+	env = append(env, "FAKESMTP_HTTP_LISTEN=127.0.0.1:0")
 	if raceEnabled {
 		// A race-enabled binary otherwise sleeps 1 s at exit, for
 		// goroutines that are still running; ours have ended by then.

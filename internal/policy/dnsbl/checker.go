@@ -45,6 +45,10 @@ type Config struct {
 	// CheckPrivate also checks private and special addresses (a lab
 	// setting).
 	CheckPrivate bool
+	// Observe, when set, is told each query's zone, duration and
+	// failure (nil error when it was answered), for metrics. It must not
+	// block.
+	Observe func(zone string, d time.Duration, err error)
 }
 
 // Checker runs list lookups for client addresses, with a per-client cache
@@ -202,7 +206,11 @@ func (l *Lookup) run(zones []string) {
 			defer cancel()
 			st := c.stats[zone]
 			st.Queries.Add(1)
+			began := time.Now()
 			addrs, ttl, err := c.res.LookupA(ctx, QueryName(l.ip, zone))
+			if c.cfg.Observe != nil {
+				c.cfg.Observe(zone, time.Since(began), err)
+			}
 			for _, a := range addrs {
 				if aerr := checkAnswer(a); aerr != nil {
 					err = aerr

@@ -1,0 +1,395 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fakesmtp/internal/id"
+	"fakesmtp/internal/mimeview"
+	"fakesmtp/internal/store"
+)
+
+// Indexer keeps the index in step with the store folder. The SMTP
+// session calls Enqueue after its 250 and never waits for the index;
+// Run does the reading, parsing and writing in the background, in
+// batches.
+type Indexer struct {
+	ix     *Index
+	dir    string
+	logger *slog.Logger
+
+	// OnIndexed, when set before Run starts, is called with each message
+	// after it is committed to the index, on the indexing goroutine: it
+	// must return quickly. Index.Subscribe offers the same as a channel;
+	// which of the two hears of a message first is not defined.
+	OnIndexed func(Message)
+
+	queue chan op
+	wake  chan struct{}
+	// dirty says that a change may have been lost (the queue was full):
+	// Run reconciles the whole folder when it sees it.
+	dirty atomic.Bool
+	// mu serialises batches and reconciles, so Reconcile may be called
+	// while Run runs.
+	mu sync.Mutex
+}
+
+// op is one queued change: a file to (re)index or an entry to remove.
+type op struct {
+	id     string
+	remove bool
+}
+
+const (
+	// queueSize is how many changes wait for Run before Enqueue gives up
+	// and marks the index dirty: a few seconds of peak intake.
+	queueSize = 4096
+	// batchSize is how many changes go in one transaction: large
+	// enough that the commit's cost is spread thin, small enough that
+	// a message shows up in the UI within one batch's time.
+	batchSize = 256
+	// retryDelay is the pause before Run retries after the index failed
+	// (disk full, a lock held elsewhere), so a lasting fault does not
+	// spin.
+	retryDelay = 5 * time.Second
+)
+
+// NewIndexer returns an Indexer of the message files in storePath.
+func NewIndexer(ix *Index, storePath string, logger *slog.Logger) *Indexer {
+	return &Indexer{
+		ix:     ix,
+		dir:    storePath,
+		logger: logger,
+		queue:  make(chan op, queueSize),
+		wake:   make(chan struct{}, 1),
+	}
+}
+
+// Enqueue asks for the message file with the given ID to be indexed. It
+// never blocks: when the queue is full the index is marked dirty, and
+// Run reconciles the folder instead.
+func (x *Indexer) Enqueue(msgID string) { x.send(op{id: msgID}) }
+
+// Removed tells the indexer that these message files were deleted (by
+// retention pruning), without blocking.
+func (x *Indexer) Removed(ids ...string) {
+	for _, i := range ids {
+		x.send(op{id: i, remove: true})
+	}
+}
+
+func (x *Indexer) send(o op) {
+	select {
+	case x.queue <- o:
+	default:
+		x.dirty.Store(true)
+		select {
+		case x.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Subscribe is Index.Subscribe of the indexer's index.
+func (x *Indexer) Subscribe() (<-chan Event, func()) { return x.ix.Subscribe() }
+
+// Run indexes queued changes until ctx ends, then returns nil. It first
+// reconciles the folder with the index, which is how messages received
+// while no indexer ran (a crash, an old index) get in. Failures are
+// logged and retried; they do not stop Run.
+func (x *Indexer) Run(ctx context.Context) error {
+	x.dirty.Store(true)
+	var retry <-chan time.Time
+	for {
+		if x.dirty.Swap(false) {
+			if _, _, err := x.Reconcile(ctx, false); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				x.logger.Error("index reconcile failed; will retry", "err", err, "retry_in", retryDelay)
+				x.dirty.Store(true)
+				retry = time.After(retryDelay)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case o := <-x.queue:
+			// Whatever queued up while the last batch committed goes in
+			// this one: batches grow with the load.
+			batch := []op{o}
+		drain:
+			for len(batch) < batchSize {
+				select {
+				case o := <-x.queue:
+					batch = append(batch, o)
+				default:
+					break drain
+				}
+			}
+			if err := x.apply(ctx, batch); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				// The changes are lost from the queue; the files are
+				// not, and a reconcile finds them.
+				x.logger.Error("indexing failed; will reconcile", "err", err, "messages", len(batch), "retry_in", retryDelay)
+				retry = time.After(retryDelay)
+			}
+		case <-x.wake:
+		case <-retry:
+			retry = nil
+			x.dirty.Store(true)
+		}
+	}
+}
+
+// apply indexes one batch of queued changes in one transaction. The
+// last change of an ID wins; a file that is gone counts as removed.
+func (x *Indexer) apply(ctx context.Context, batch []op) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	last := make(map[string]bool, len(batch)) // ID -> removed
+	var order []string
+	for _, o := range batch {
+		if !id.Valid(o.id) {
+			x.logger.Warn("not indexing an invalid message id", "id", o.id)
+			continue
+		}
+		if _, seen := last[o.id]; !seen {
+			order = append(order, o.id)
+		}
+		last[o.id] = o.remove
+	}
+	var add, del []string
+	for _, i := range order {
+		if last[i] {
+			del = append(del, i)
+		} else {
+			add = append(add, i)
+		}
+	}
+	_, _, err := x.index(ctx, add, del)
+	return err
+}
+
+// index reads the files of add and commits them together with the
+// removal of del; a file of add that is missing is removed too, one that
+// cannot be read is logged and skipped. It returns the numbers of
+// entries put and removed.
+func (x *Indexer) index(ctx context.Context, add, del []string) (int, int, error) {
+	puts := make([]Message, 0, len(add))
+	for _, i := range add {
+		m, err := FromFile(filepath.Join(x.dir, i+store.Ext))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			del = append(del, i)
+		case err != nil:
+			x.logger.Warn("message file not indexed", "id", i, "err", err)
+		default:
+			if m.ID != i {
+				// The file name is what the store goes by.
+				x.logger.Warn("message file's ID header differs from its name", "file", i, "header", m.ID)
+				m.ID = i
+			}
+			puts = append(puts, m)
+		}
+	}
+	if len(puts) == 0 && len(del) == 0 {
+		return 0, 0, nil
+	}
+	stored, gone, err := x.ix.commit(ctx, puts, del)
+	if err != nil {
+		return 0, 0, err
+	}
+	if x.OnIndexed != nil {
+		for _, m := range stored {
+			x.OnIndexed(m)
+		}
+	}
+	return len(stored), len(gone), nil
+}
+
+// Reconcile makes the index match the folder: it indexes the files the
+// index lacks and removes the entries whose file is gone. With full set
+// it re-reads every file (`fakesmtp reindex`: after an upgrade changed
+// what is extracted), keeping read marks and tags. It returns the number
+// of files indexed and of entries removed.
+func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int, err error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	files, err := listMessageFiles(x.dir)
+	if err != nil {
+		return 0, 0, fmt.Errorf("index: reconcile: %w", err)
+	}
+	indexed, err := x.ix.IDs(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("index: reconcile: %w", err)
+	}
+	have := make(map[string]bool, len(indexed))
+	for _, i := range indexed {
+		have[i] = true
+	}
+	var add, del []string
+	for _, f := range files {
+		if full || !have[f] {
+			add = append(add, f)
+		}
+		delete(have, f)
+	}
+	for i := range have {
+		del = append(del, i)
+	}
+	sort.Strings(del)
+	for len(add) > 0 || len(del) > 0 {
+		a, d := add[:min(batchSize, len(add))], del[:min(batchSize, len(del))]
+		add, del = add[len(a):], del[len(d):]
+		na, nd, err := x.index(ctx, a, d)
+		added, removed = added+na, removed+nd
+		if err != nil {
+			return added, removed, fmt.Errorf("index: reconcile: %w", err)
+		}
+	}
+	if added > 0 || removed > 0 {
+		x.logger.Info("index reconciled with the store", "indexed", added, "removed", removed, "full", full)
+	}
+	return added, removed, nil
+}
+
+// listMessageFiles lists the message IDs in dir by the rule of
+// store.Store.List. It does not call it: a Store comes from store.New,
+// which clears the folder's .tmp, where a running server keeps the
+// messages it is receiving.
+func listMessageFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		if i, ok := strings.CutSuffix(e.Name(), store.Ext); ok && id.Valid(i) && e.Type().IsRegular() {
+			ids = append(ids, i)
+		}
+	}
+	return ids, nil
+}
+
+// FromFile builds the index entry of a message file: the envelope and
+// annotations from the X-FakeSMTP-* headers, the rest from the message
+// as the client sent it.
+func FromFile(path string) (Message, error) {
+	env, raw, err := store.ReadFile(path)
+	if err != nil {
+		return Message{}, err
+	}
+	return fromEnvelope(env, raw), nil
+}
+
+// fromEnvelope builds the entry of a parsed message file.
+func fromEnvelope(env *store.Envelope, raw []byte) Message {
+	m := Message{
+		ID:         env.ID,
+		Session:    env.Session,
+		ReceivedAt: env.ReceivedAt,
+		ClientPort: int(env.ClientPort),
+		Helo:       env.Helo,
+		MailFrom:   env.MailFrom,
+		RcptTo:     env.RcptTo,
+		Size:       int64(len(raw)),
+	}
+	if env.ClientIP.IsValid() {
+		m.ClientIP = env.ClientIP.Unmap().String()
+	}
+	m.Verdicts, m.Findings = annotations(env.Extra)
+	v := mimeview.Parse(raw, mimeview.Options{MaxTextBytes: MaxText})
+	m.Subject = v.Subject
+	m.Date = v.Date
+	m.MessageID = v.MessageID
+	m.Attachments = v.Attachments
+	m.From, m.To, m.Cc = addresses(v.From), addresses(v.To), addresses(v.Cc)
+	m.Text = v.Text
+	if m.Text == "" && v.HTML != "" {
+		m.Text = htmlText(v.HTML)
+	}
+	m.Text = truncateUTF8(m.Text, MaxText)
+	return m
+}
+
+// addresses formats header addresses as "Display Name <addr>" or addr.
+func addresses(as []mimeview.Address) []string {
+	var out []string
+	for _, a := range as {
+		switch {
+		case a.Name != "" && a.Addr != "":
+			out = append(out, a.Name+" <"+a.Addr+">")
+		case a.Addr != "":
+			out = append(out, a.Addr)
+		case a.Name != "":
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
+// annotations turns the annotation headers of a message file into
+// verdicts and finding codes. Each header's value format is the one the
+// SMTP session writes (internal/smtpd, internal/policy/dnsbl).
+func annotations(extra []string) (verdicts, findings []string) {
+	for _, line := range extra {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		name = strings.ToLower(strings.TrimSpace(name))
+		switch {
+		case name == "x-fakesmtp-finding":
+			// "code: text (RFC)", see diagnose.Finding.String.
+			code, _, _ := strings.Cut(value, ":")
+			if code = strings.TrimSpace(code); code != "" && !strings.ContainsAny(code, " \t") {
+				findings = append(findings, code)
+			}
+		case name == "x-fakesmtp-dnsbl":
+			// "zone=answer", see dnsbl.Hit.String.
+			zone, _, _ := strings.Cut(value, "=")
+			verdicts = append(verdicts, "dnsbl:"+strings.TrimSpace(zone))
+		case name == "x-fakesmtp-trap":
+			// "reason <rcpt>", the reason being one of traps.Reason*:
+			// "trap mailbox <a@b>" becomes trap:mailbox, "unknown
+			// domain <a@b>" trap:unknown-domain.
+			reason := value
+			if i := strings.LastIndex(value, "<"); i >= 0 {
+				reason = value[:i]
+			}
+			reason = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(reason)), "trap ")
+			v := "trap"
+			if reason = strings.Join(strings.Fields(reason), "-"); reason != "" {
+				v += ":" + reason
+			}
+			verdicts = append(verdicts, v)
+		case name == "x-fakesmtp-tls":
+			verdicts = append(verdicts, "tls")
+		case name == "x-fakesmtp-auth-user":
+			verdicts = append(verdicts, "auth")
+		case strings.HasPrefix(name, "x-fakesmtp-dsn-"):
+			verdicts = append(verdicts, "dsn")
+		case name == "x-fakesmtp-verdict":
+			// A generic annotation ("temp-fail", ...) for features that
+			// have no header of their own.
+			if value != "" {
+				verdicts = append(verdicts, value)
+			}
+		}
+	}
+	return cleanLabels(verdicts), cleanLabels(findings)
+}
