@@ -206,28 +206,61 @@ func (h *httpSide) start(ctx context.Context, srv *smtpd.Server, tlsConfig *tls.
 	return nil
 }
 
-// recordSessions writes ended sessions to the index and tells the web
-// UI's event streams.
+// recordSessions writes ended sessions to the index, those that ended
+// together in one transaction, and tells the web UI's event streams.
 func (h *httpSide) recordSessions(ctx context.Context) {
+	stopping := false
 	for {
-		select {
-		case <-ctx.Done():
-			// Sessions that ended during shutdown still go in.
-			for {
-				select {
-				case r := <-h.sessions:
-					h.recordSession(context.Background(), r)
-				default:
-					return
-				}
+		var batch []smtpd.SessionRecord
+		if !stopping {
+			select {
+			case <-ctx.Done():
+				// Sessions that ended during shutdown still go in.
+				stopping, ctx = true, context.Background()
+			case r := <-h.sessions:
+				batch = append(batch, r)
 			}
-		case r := <-h.sessions:
-			h.recordSession(ctx, r)
+		}
+	drain:
+		for len(batch) < sessionBatch {
+			select {
+			case r := <-h.sessions:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		if len(batch) == 0 {
+			if stopping {
+				return // nothing is left
+			}
+			continue
+		}
+		h.recordBatch(ctx, batch)
+	}
+}
+
+// sessionBatch is the most sessions written in one transaction.
+const sessionBatch = 256
+
+func (h *httpSide) recordBatch(ctx context.Context, batch []smtpd.SessionRecord) {
+	ss := make([]index.Session, 0, len(batch))
+	for _, r := range batch {
+		ss = append(ss, indexSession(r))
+	}
+	if err := h.ix.AddSessions(ctx, ss); err != nil {
+		h.logger.Error("sessions not indexed", "sessions", len(ss), "err", err)
+		return
+	}
+	if h.web != nil {
+		for _, s := range ss {
+			h.web.SessionEnded(s)
 		}
 	}
 }
 
-func (h *httpSide) recordSession(ctx context.Context, r smtpd.SessionRecord) {
+// indexSession turns a session record into the index's form.
+func indexSession(r smtpd.SessionRecord) index.Session {
 	s := index.Session{ID: r.ID, Start: r.Start, End: r.End, ClientIP: r.Client.Addr().String(), ClientPort: int(r.Client.Port()),
 		Helo: r.Helo, TLS: r.TLS != "", AuthUser: r.AuthUser, Accepted: r.Accepted, Refused: r.Refused, Errors: r.Errors,
 		EarlyTalk: r.EarlyTalk, Tarpitted: r.Tarpit > 0, TrapHit: r.Trapped, Reason: r.Reason,
@@ -244,13 +277,7 @@ func (h *httpSide) recordSession(ctx context.Context, r smtpd.SessionRecord) {
 	if r.TLS != "" {
 		s.Verdicts = append(s.Verdicts, "tls")
 	}
-	if err := h.ix.AddSession(ctx, s); err != nil {
-		h.logger.Error("session not indexed", "session", r.ID, "err", err)
-		return
-	}
-	if h.web != nil {
-		h.web.SessionEnded(s)
-	}
+	return s
 }
 
 // stop ends the HTTP side after the SMTP sessions have: the event

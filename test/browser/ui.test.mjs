@@ -645,6 +645,9 @@ describe('web UI', { timeout: 300000 }, () => {
     await page.locator('#confirm-dialog .confirm-ok').click();
     await eventually(async () => (await rows().count()) === 0, 'an empty list');
     await page.locator('.empty').waitFor({ state: 'visible' });
+    // The empty inbox says where to send, from /api/v1/info.
+    await eventually(async () => (await page.locator('.empty').textContent()).includes(`127.0.0.1:${smtpPort}`),
+      'the SMTP address in the empty inbox');
     assert.equal((await api('/api/v1/messages')).body.total, 0);
     await eventually(async () => !/^\(\d+\)/.test(await page.title()), 'no unread count in the title');
   });

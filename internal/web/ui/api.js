@@ -53,6 +53,7 @@ async function request(method, path, { body, as } = {}) {
 const enc = encodeURIComponent;
 
 export const api = {
+  info: () => request('GET', '/info'),
   listMessages: ({ q, limit = 50, offset = 0, sort } = {}) =>
     request('GET', `/messages${qs({ q, limit, offset, sort })}`),
   deleteMatching: (q) => request('DELETE', `/messages${qs({ q })}`),

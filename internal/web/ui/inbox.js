@@ -235,8 +235,13 @@ export function mountInbox(root, route, app) {
         empty.append(h('p', null, 'No message matches ', h('code', null, st.q), '.'),
           h('p', null, button('Clear search', { onclick: () => { input.value = ''; searchNow(); } })));
       } else {
-        empty.append(icon('mail'), h('p', { class: 'empty-title' }, 'No messages yet'),
-          h('p', null, 'Mail sent to this fakesmtp appears here as it arrives.'));
+        const where = h('p', null, 'Mail sent to this fakesmtp appears here as it arrives.');
+        empty.append(icon('mail'), h('p', { class: 'empty-title' }, 'No messages yet'), where);
+        // Say where to send, from the instance's own settings.
+        api.info().then((info) => {
+          const addr = (info.smtp_listen || [])[0];
+          if (addr) where.replaceChildren('Send mail to ', h('code', null, addr), ' (SMTP); it appears here as it arrives.');
+        }).catch(() => {});
       }
     }
     syncSelection();
