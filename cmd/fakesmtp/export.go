@@ -113,7 +113,10 @@ func export(st *store.Store, ids []string, from time.Time, format, to string) (i
 	}
 	n := 0
 	for _, msgID := range ids {
-		path, _ := st.FilePath(msgID)
+		path, err := st.Locate(msgID)
+		if err != nil {
+			continue // pruned or deleted meanwhile
+		}
 		env, body, err := store.ReadFile(path)
 		if err != nil {
 			return n, err

@@ -91,10 +91,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer stopLists()
 		go lists.Run(lctx)
 	}
-	if ret := (store.Retention{MaxSize: cfg.MaxStoreSize, MaxAge: cfg.MaxStoreAge, MaxMessages: cfg.MaxStoreMessages}); st != nil && ret.Enabled() {
+	ret := store.Retention{MaxSize: cfg.MaxStoreSize, MaxAge: cfg.MaxStoreAge, MaxMessages: cfg.MaxStoreMessages}
+	comp := store.Compaction{Compress: cfg.Compress == "zstd", Dedup: cfg.Dedup, MinAge: cfg.CompactAfter}
+	if st != nil && (ret.Enabled() || comp.Enabled()) {
 		pctx, stopPrune := context.WithCancel(ctx)
 		defer stopPrune()
-		go pruneLoop(pctx, st, ret, appLog, hs.pruned)
+		go pruneLoop(pctx, st, ret, comp, appLog, hs.pruned)
 	}
 	var grey *greylist.List
 	if cfg.Greylist {
@@ -331,18 +333,36 @@ const summaryInterval = 10 * time.Minute
 // pruneInterval is how often the retention limits are applied.
 const pruneInterval = time.Minute
 
-// pruneLoop applies the retention limits at start and every minute.
-func pruneLoop(ctx context.Context, st *store.Store, r store.Retention, logger *slog.Logger, pruned func([]string)) {
+// pruneLoop applies the storage economy (compaction) and the retention
+// limits at start and every minute, in the background.
+func pruneLoop(ctx context.Context, st *store.Store, r store.Retention, c store.Compaction, logger *slog.Logger, pruned func([]string)) {
 	t := time.NewTicker(pruneInterval)
 	defer t.Stop()
+	// A message whose hook is still pending keeps its plain file: the
+	// hook's command gets that path.
+	hookPending := func(msgID string) bool {
+		_, err := os.Stat(filepath.Join(st.Path(), ".hooks", msgID))
+		return err == nil
+	}
 	for {
-		res, err := st.Prune(r, time.Now())
-		switch {
-		case err != nil:
-			logger.Error("pruning the store failed", "err", err)
-		case res.Removed > 0:
-			logger.Info("store pruned", "removed", res.Removed, "removed_bytes", res.RemovedBytes, "left", res.Left, "left_bytes", res.LeftBytes)
-			pruned(res.RemovedIDs)
+		if c.Enabled() {
+			res, err := st.Compact(c, time.Now(), hookPending, ctx.Done())
+			switch {
+			case err != nil:
+				logger.Error("compacting the store failed", "err", err)
+			case res.Files > 0:
+				logger.Info("store compacted", "files", res.Files, "shared_bodies", res.Shared, "bytes_before", res.BytesBefore, "bytes_after", res.BytesAfter)
+			}
+		}
+		if r.Enabled() {
+			res, err := st.Prune(r, time.Now())
+			switch {
+			case err != nil:
+				logger.Error("pruning the store failed", "err", err)
+			case res.Removed > 0:
+				logger.Info("store pruned", "removed", res.Removed, "removed_bytes", res.RemovedBytes, "left", res.Left, "left_bytes", res.LeftBytes)
+				pruned(res.RemovedIDs)
+			}
 		}
 		select {
 		case <-ctx.Done():

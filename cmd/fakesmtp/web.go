@@ -44,6 +44,10 @@ type httpSide struct {
 	wg     sync.WaitGroup
 }
 
+// indexerShare is the most of one CPU the indexer takes while mail keeps
+// coming (index.Indexer.Share).
+const indexerShare = 0.25
+
 // sessionBacklog is how many ended sessions may wait for the index
 // before records are dropped (and counted) rather than slow the SMTP
 // side.
@@ -63,6 +67,8 @@ func newHTTPSide(cfg *config.Config, st *store.Store, logger *slog.Logger) (*htt
 		h.ix = ix
 		if st != nil {
 			h.indexer = index.NewIndexer(ix, st.Path(), logger.With("part", "indexer"))
+			// Intake first: under a flood the index lags and catches up.
+			h.indexer.Share = indexerShare
 		}
 	}
 	if h.indexer == nil {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -27,6 +26,14 @@ type Indexer struct {
 	ix     *Index
 	dir    string
 	logger *slog.Logger
+
+	// Share, when between 0 and 1 and set before Run starts, is the
+	// most of one CPU Run takes while messages keep coming: after each
+	// batch it pauses in proportion to the batch's time. Under a flood
+	// the index then lags behind and catches up afterwards, instead of
+	// taking CPU from the SMTP sessions (intake first; the files are
+	// complete either way). 0 or 1 = no pause.
+	Share float64
 
 	// OnIndexed, when set before Run starts, is called with each message
 	// after it is committed to the index, on the indexing goroutine: it
@@ -137,7 +144,12 @@ func (x *Indexer) Run(ctx context.Context) error {
 					break drain
 				}
 			}
-			if err := x.apply(ctx, batch); err != nil {
+			began := time.Now()
+			err := x.apply(ctx, batch)
+			if len(x.queue) > 0 {
+				x.pause(ctx, time.Since(began))
+			}
+			if err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -151,6 +163,20 @@ func (x *Indexer) Run(ctx context.Context) error {
 			retry = nil
 			x.dirty.Store(true)
 		}
+	}
+}
+
+// pause waits after a batch that took busy, so that Run takes at most
+// Share of a CPU (see Share).
+func (x *Indexer) pause(ctx context.Context, busy time.Duration) {
+	if x.Share <= 0 || x.Share >= 1 {
+		return
+	}
+	t := time.NewTimer(time.Duration(float64(busy) * (1 - x.Share) / x.Share))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 
@@ -190,7 +216,11 @@ func (x *Indexer) apply(ctx context.Context, batch []op) error {
 func (x *Indexer) index(ctx context.Context, add, del []string) (int, int, error) {
 	puts := make([]Message, 0, len(add))
 	for _, i := range add {
-		m, err := FromFile(filepath.Join(x.dir, i+store.Ext))
+		var m Message
+		path, err := store.LocateIn(x.dir, i)
+		if err == nil {
+			m, err = FromFile(path)
+		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			del = append(del, i)
@@ -254,10 +284,14 @@ func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int,
 	for len(add) > 0 || len(del) > 0 {
 		a, d := add[:min(batchSize, len(add))], del[:min(batchSize, len(del))]
 		add, del = add[len(a):], del[len(d):]
+		began := time.Now()
 		na, nd, err := x.index(ctx, a, d)
 		added, removed = added+na, removed+nd
 		if err != nil {
 			return added, removed, fmt.Errorf("index: reconcile: %w", err)
+		}
+		if len(add)+len(del) > 0 {
+			x.pause(ctx, time.Since(began))
 		}
 	}
 	if added > 0 || removed > 0 {
@@ -277,7 +311,12 @@ func listMessageFiles(dir string) ([]string, error) {
 	}
 	var ids []string
 	for _, e := range entries {
-		if i, ok := strings.CutSuffix(e.Name(), store.Ext); ok && id.Valid(i) && e.Type().IsRegular() {
+		if i := store.MessageID(e.Name()); i != "" && e.Type().IsRegular() {
+			// A plain file and its compact form may both be there for
+			// a moment; they sort next to each other.
+			if n := len(ids); n > 0 && ids[n-1] == i {
+				continue
+			}
 			ids = append(ids, i)
 		}
 	}

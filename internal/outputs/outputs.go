@@ -79,7 +79,7 @@ func New(cfg Config, now func() time.Time) (*Set, error) {
 // output. An error means the message must not be acknowledged; the
 // caller then removes the store file too, so a retry leaves no copy.
 func (s *Set) Deliver(ctx context.Context, path string) error {
-	data, err := os.ReadFile(path)
+	data, err := store.ReadMessage(path)
 	if err != nil {
 		return fmt.Errorf("outputs: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -61,20 +60,38 @@ const maxValueLen = 300
 // no value can end the header or start a new one, and the result is cut
 // to maxValueLen bytes. UTF-8 text passes unchanged (RFC 6532).
 func Sanitize(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s) && b.Len() < maxValueLen; i++ {
+	if len(s) <= maxValueLen && clean(s) {
+		return s // the common case, without a copy
+	}
+	return string(appendSanitized(nil, s))
+}
+
+// clean reports whether Sanitize would leave s as it is (length aside).
+func clean(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// appendSanitized appends Sanitize(s) to b.
+func appendSanitized(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	start := len(b)
+	for i := 0; i < len(s) && len(b)-start < maxValueLen; i++ {
 		c := s[i]
 		if c < 0x20 || c == 0x7f || c == '\\' {
-			fmt.Fprintf(&b, `\x%02x`, c)
+			b = append(b, '\\', 'x', hex[c>>4], hex[c&0xf])
 			continue
 		}
-		b.WriteByte(c)
+		b = append(b, c)
 	}
-	out := b.String()
-	if len(out) > maxValueLen {
-		out = out[:maxValueLen]
+	if len(b)-start > maxValueLen {
+		b = b[:start+maxValueLen]
 	}
-	return out
+	return b
 }
 
 // unsanitize reverses Sanitize's escapes.
@@ -108,48 +125,64 @@ func (e *Envelope) WriteHeaders(w io.Writer) error {
 // so that a caller can write them together with the first message bytes
 // in one write.
 func (e *Envelope) AppendHeaders(b []byte) []byte {
-	h := func(name, value string) {
-		b = append(b, name...)
-		b = append(b, ": "...)
-		b = append(b, value...)
-		b = append(b, "\r\n"...)
-	}
-	h(HeaderID, e.ID)
-	h(HeaderSession, e.Session)
-	h(HeaderClientIP, e.ClientIP.String())
-	h(HeaderClientPort, strconv.Itoa(int(e.ClientPort)))
-	h(HeaderHelo, Sanitize(e.Helo))
-	h(HeaderMailFrom, "<"+Sanitize(e.MailFrom)+">")
+	// Appended piece by piece rather than formatted: this runs for every
+	// message, and strings built on the way would be garbage at once.
+	name := func(n string) { b = append(append(b, n...), ": "...) }
+	crlf := func() { b = append(b, "\r\n"...) }
+	name(HeaderID)
+	b = append(b, e.ID...)
+	crlf()
+	name(HeaderSession)
+	b = append(b, e.Session...)
+	crlf()
+	name(HeaderClientIP)
+	b = appendAddr(b, e.ClientIP)
+	crlf()
+	name(HeaderClientPort)
+	b = strconv.AppendUint(b, uint64(e.ClientPort), 10)
+	crlf()
+	name(HeaderHelo)
+	b = appendSanitized(b, e.Helo)
+	crlf()
+	name(HeaderMailFrom)
+	b = append(appendSanitized(append(b, '<'), e.MailFrom), '>')
+	crlf()
 	for _, r := range e.RcptTo {
-		h(HeaderRcptTo, "<"+Sanitize(r)+">")
+		name(HeaderRcptTo)
+		b = append(appendSanitized(append(b, '<'), r), '>')
+		crlf()
 	}
-	h(HeaderReceivedAt, e.ReceivedAt.UTC().Format(time.RFC3339Nano))
+	name(HeaderReceivedAt)
+	b = e.ReceivedAt.UTC().AppendFormat(b, time.RFC3339Nano)
+	crlf()
 	for _, x := range e.Extra {
 		b = append(b, x...)
-		b = append(b, "\r\n"...)
+		crlf()
 	}
-	b = append(b, e.received()...)
-	return append(b, "\r\n"...)
+	b = e.appendReceived(b)
+	crlf()
+	return b
 }
 
-// received builds the Received header: from the HELO name and the IP
-// literal, by our host name, with the protocol, id, and the recipient
+// appendReceived appends the Received header: from the HELO name and the
+// IP literal, by our host name, with the protocol, id, and the recipient
 // when there is exactly one (RFC 5321 4.4 warns against listing many).
-func (e *Envelope) received() string {
-	var b strings.Builder
-	b.WriteString("Received: from ")
-	helo := Sanitize(e.Helo)
-	if helo == "" {
-		helo = "unknown"
+func (e *Envelope) appendReceived(b []byte) []byte {
+	b = append(b, "Received: from "...)
+	n := len(b)
+	if b = appendSanitized(b, e.Helo); len(b) == n {
+		b = append(b, "unknown"...)
 	}
-	b.WriteString(helo)
-	fmt.Fprintf(&b, " ([%s]:%d) by %s (fakesmtp) with %s id %s", literal(e.ClientIP), e.ClientPort, e.Hostname, e.protocol(), e.ID)
+	b = append(appendLiteral(append(b, " (["...), e.ClientIP), "]:"...)
+	b = strconv.AppendUint(b, uint64(e.ClientPort), 10)
+	b = append(append(b, ") by "...), e.Hostname...)
+	b = append(append(b, " (fakesmtp) with "...), e.protocol()...)
+	b = append(append(b, " id "...), e.ID...)
 	if len(e.RcptTo) == 1 {
-		b.WriteString(" for <" + Sanitize(e.RcptTo[0]) + ">")
+		b = append(appendSanitized(append(b, " for <"...), e.RcptTo[0]), '>')
 	}
-	b.WriteString("; ")
-	b.WriteString(e.ReceivedAt.Format(time.RFC1123Z))
-	return b.String()
+	b = append(b, "; "...)
+	return e.ReceivedAt.AppendFormat(b, time.RFC1123Z)
 }
 
 func (e *Envelope) protocol() string {
@@ -159,12 +192,21 @@ func (e *Envelope) protocol() string {
 	return e.Protocol
 }
 
-// literal formats an IP the way RFC 5321 4.1.3 writes address literals.
-func literal(a netip.Addr) string {
+// appendLiteral appends an IP the way RFC 5321 4.1.3 writes address
+// literals (without the brackets).
+func appendLiteral(b []byte, a netip.Addr) []byte {
 	if a.Is6() && !a.Is4In6() {
-		return "IPv6:" + a.String()
+		return appendAddr(append(b, "IPv6:"...), a)
 	}
-	return a.Unmap().String()
+	return appendAddr(b, a.Unmap())
+}
+
+// appendAddr appends a.String() without building the string.
+func appendAddr(b []byte, a netip.Addr) []byte {
+	if !a.IsValid() {
+		return append(b, a.String()...) // AppendTo writes nothing here
+	}
+	return a.AppendTo(b)
 }
 
 // ErrNotMessageFile means the data does not start with fakesmtp's headers.
@@ -220,7 +262,7 @@ func Read(data []byte) (*Envelope, []byte, error) {
 
 // ReadFile reads and parses the message file at path.
 func ReadFile(path string) (*Envelope, []byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadMessage(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: read %s: %w", path, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // Remove deletes the message file of msgID (the web UI's delete). A file
@@ -14,8 +15,12 @@ func (s *Store) Remove(msgID string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("store: remove %s: %w", msgID, err)
+	// Every form (see Compact); a shared body stays until no .ref file
+	// names it (collectBodies).
+	for _, f := range []string{p, p + ".zst", strings.TrimSuffix(p, Ext) + ExtRef} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("store: remove %s: %w", msgID, err)
+		}
 	}
 	return nil
 }

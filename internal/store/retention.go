@@ -45,10 +45,13 @@ func (s *Store) Prune(r Retention, now time.Time) (PruneResult, error) {
 	}
 	files := make([]file, 0, len(ids))
 	for _, msgID := range ids {
-		p, _ := s.FilePath(msgID)
-		fi, err := os.Stat(p)
+		p, err := s.Locate(msgID)
 		if err != nil {
 			continue // removed meanwhile
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
 		}
 		files = append(files, file{msgID, p, fi.Size(), fi.ModTime()})
 		res.LeftBytes += fi.Size()
@@ -61,8 +64,8 @@ func (s *Store) Prune(r Retention, now time.Time) (PruneResult, error) {
 		if !over {
 			break
 		}
-		if err := os.Remove(f.path); err != nil && !os.IsNotExist(err) {
-			return res, fmt.Errorf("store: prune %s: %w", f.path, err)
+		if err := s.Remove(f.id); err != nil {
+			return res, fmt.Errorf("store: prune: %w", err)
 		}
 		res.Removed++
 		res.RemovedIDs = append(res.RemovedIDs, f.id)
@@ -70,5 +73,15 @@ func (s *Store) Prune(r Retention, now time.Time) (PruneResult, error) {
 		res.Left--
 		res.LeftBytes -= f.size
 	}
+	if res.Removed > 0 {
+		// Bodies only the pruned messages named (dedup) go too.
+		if _, err := s.collectBodies(now, bodyGrace); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
 }
+
+// bodyGrace keeps a stored body that no .ref names yet: a compaction
+// writes the body before the .ref that names it.
+const bodyGrace = 10 * time.Minute

@@ -11,7 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
+	"sync"
 
 	"fakesmtp/internal/id"
 )
@@ -37,11 +37,21 @@ type Config struct {
 
 // Store writes and reads message files.
 type Store struct {
-	cfg    Config
-	tmp    string
-	dir    *dirSyncer
-	logger *slog.Logger
+	cfg     Config
+	tmp     string
+	ops     *fsOps     // nil without Fsync
+	commits *committer // nil without Fsync
+	logger  *slog.Logger
+	// bufs holds the buffers that a new file's headers and first bytes
+	// are put together in, so that a busy server does not allocate one
+	// per message.
+	bufs sync.Pool
 }
+
+// maxPooledBuf is the largest buffer kept in Store.bufs: the common
+// message (a few KiB, whole in CreateWith's first write) fits, and one
+// huge message does not pin its buffer for good.
+const maxPooledBuf = 64 << 10
 
 // New prepares the folder at cfg.Path, checks that it is writable, and
 // removes temporary files left by a crash.
@@ -67,7 +77,15 @@ func New(cfg Config, logger *slog.Logger) (*Store, error) {
 	}
 	f.Close()
 	os.Remove(f.Name())
-	return &Store{cfg: cfg, tmp: tmp, dir: newDirSyncer(cfg.Path), logger: logger}, nil
+	s := &Store{cfg: cfg, tmp: tmp, logger: logger}
+	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	if cfg.Fsync {
+		if s.ops, err = newOps(cfg.Path); err != nil {
+			return nil, err
+		}
+		s.commits = &committer{ops: s.ops}
+	}
+	return s, nil
 }
 
 // Path returns the folder of message files.
@@ -85,12 +103,13 @@ func (s *Store) FilePath(msgID string) (string, error) {
 // Commit to make the file durable, or Abort to drop it. Abort after
 // Commit does nothing, so `defer w.Abort()` is always safe.
 type Writer struct {
-	s         *Store
-	f         *os.File
-	final     string
-	n         int64
-	committed bool
-	aborted   bool
+	s     *Store
+	f     *os.File
+	final string
+	n     int64
+	// done is set once the file is no longer the Writer's: committed,
+	// aborted, or handed to the committer (which removes it on failure).
+	done bool
 }
 
 // Create starts a message file for env and writes its headers.
@@ -112,8 +131,14 @@ func (s *Store) CreateWith(ctx context.Context, env *Envelope, first []byte) (*W
 		return nil, fmt.Errorf("store: create %s: %w", env.ID, err)
 	}
 	w := &Writer{s: s, f: f, final: final}
-	buf := env.AppendHeaders(make([]byte, 0, 1024+len(first)))
-	if _, err := f.Write(append(buf, first...)); err != nil {
+	bp := s.bufs.Get().(*[]byte)
+	buf := append(env.AppendHeaders((*bp)[:0]), first...)
+	_, err = f.Write(buf)
+	if cap(buf) <= maxPooledBuf {
+		*bp = buf
+		s.bufs.Put(bp)
+	}
+	if err != nil {
 		w.Abort()
 		return nil, fmt.Errorf("store: write %s: %w", env.ID, err)
 	}
@@ -134,54 +159,59 @@ func (w *Writer) Write(p []byte) (int, error) {
 // Size returns the number of message bytes written so far.
 func (w *Writer) Size() int64 { return w.n }
 
-// Commit makes the message durable: the file is flushed (fsync), closed,
-// renamed into the store folder, and the folder is flushed so that the
-// new name survives a crash too. Only after Commit returns nil may the
-// client be told 250. On error nothing is left behind.
+// Commit makes the message durable and gives it its final name. Only
+// after Commit returns nil may the client be told 250: the file's content
+// and its name <ID>.eml are then on stable storage. On error nothing is
+// left behind, neither the temporary file nor the final name.
+//
+// Messages committed at the same time share their flushes (see
+// committer): the data of the whole batch is flushed first, then each
+// file is renamed from .tmp into the store folder, then the folder is
+// flushed. The order is the store's promise: a rename made before the
+// data is on the disk could reach the disk first, and a crash would then
+// leave an empty or partial file under a final name.
+//
+// ctx can end the wait only while the message is still queued for a
+// batch: see committer.commit.
 func (w *Writer) Commit(ctx context.Context) error {
-	if w.committed || w.aborted {
+	if w.done {
 		return errors.New("store: commit of a finished writer")
 	}
 	if err := ctx.Err(); err != nil {
 		w.Abort()
 		return err
 	}
-	if w.s.cfg.Fsync {
-		if err := w.f.Sync(); err != nil {
+	name := filepath.Base(w.final)
+	if !w.s.cfg.Fsync {
+		w.done = true
+		tmp := w.f.Name()
+		if err := w.f.Close(); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("store: close %s: %w", name, err)
+		}
+		if err := renameNoReplace(tmp, w.final); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("store: rename %s: %w", name, err)
+		}
+		return nil
+	}
+	if prepare := w.s.ops.prepare; prepare != nil {
+		if err := prepare(w.f); err != nil {
 			w.Abort()
-			return fmt.Errorf("store: fsync %s: %w", filepath.Base(w.final), err)
+			return fmt.Errorf("store: fsync %s: %w", name, err)
 		}
 	}
-	if err := w.f.Close(); err != nil {
-		w.aborted = true
-		os.Remove(w.f.Name())
-		return fmt.Errorf("store: close %s: %w", filepath.Base(w.final), err)
-	}
-	if err := os.Rename(w.f.Name(), w.final); err != nil {
-		w.aborted = true
-		os.Remove(w.f.Name())
-		return fmt.Errorf("store: rename %s: %w", filepath.Base(w.final), err)
-	}
-	w.committed = true
-	if w.s.cfg.Fsync {
-		if err := w.s.dir.Sync(); err != nil {
-			// The name may not be durable: take the file back so the
-			// client's retry does not leave a duplicate.
-			os.Remove(w.final)
-			return fmt.Errorf("store: fsync folder %s: %w", w.s.cfg.Path, err)
-		}
-	}
-	return nil
+	w.done = true
+	return w.s.commits.commit(ctx, w.f, w.final)
 }
 
 // Abort drops an uncommitted message file.
 func (w *Writer) Abort() {
-	if w.committed || w.aborted {
+	if w.done {
 		return
 	}
-	w.aborted = true
-	w.f.Close()
-	os.Remove(w.f.Name())
+	w.done = true
+	discard(w.f)
 }
 
 // Put stores a whole message from r in one call; it is Create, a copy
@@ -207,8 +237,12 @@ func (s *Store) List() ([]string, error) {
 	}
 	var ids []string
 	for _, e := range entries {
-		name := e.Name()
-		if msgID, ok := strings.CutSuffix(name, Ext); ok && id.Valid(msgID) && e.Type().IsRegular() {
+		if msgID := MessageID(e.Name()); msgID != "" && e.Type().IsRegular() {
+			// A plain file and its compact form may both exist for a
+			// moment (see Compact); the plain one sorts first.
+			if n := len(ids); n > 0 && ids[n-1] == msgID {
+				continue
+			}
 			ids = append(ids, msgID)
 		}
 	}

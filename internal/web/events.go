@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -15,7 +14,7 @@ import (
 // readStored reads a message file: the whole file, its envelope, and the
 // message as received.
 func readStored(path string) (file []byte, env *store.Envelope, body []byte, err error) {
-	file, err = os.ReadFile(path)
+	file, err = store.ReadMessage(path)
 	if err != nil {
 		return nil, nil, nil, err
 	}

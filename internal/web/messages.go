@@ -252,8 +252,13 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (index.Message, 
 		s.fail(w, r, err)
 		return m, nil, nil, nil, false
 	}
-	p, _ := s.deps.Store.FilePath(msgID)
-	file, env, body, err := readStored(p)
+	p, err := s.deps.Store.Locate(msgID)
+	var file []byte
+	var env *store.Envelope
+	var body []byte
+	if err == nil {
+		file, env, body, err = readStored(p)
+	}
 	if err != nil {
 		// Not (or no longer) on disk: the file is the truth.
 		apiError(w, http.StatusNotFound, "no such message")
