@@ -10,6 +10,10 @@
 #   smtp-sink         Postfix smtp-sink: reads and discards (the no-op bound)
 #   fakesmtp-nofsync  fakesmtp, store on, --fsync=false (context)
 #   smtp-sink-d       smtp-sink -d: one file per message, no fsync (context)
+# and, only when named in PEERS:
+#   fakesmtp-fsync-index  as fakesmtp-fsync with dev mode's index, web UI and
+#                     transcripts on (the fakesmtp-* rows above turn them off
+#                     with RECEIVE_ONLY, to measure receiving and storing)
 #
 # Settings come from the environment (defaults in brackets):
 #   PEERS [all four]  REPS [3]  SESSIONS [20]  SIZE [2048]  WARMUP [2000]
@@ -52,6 +56,11 @@ SETTLE=${SETTLE:-65}
 KEEP=${KEEP:-0}
 RESULTS=${RESULTS:-}
 REV=${REV:-}
+# RECEIVE_ONLY: the flags that keep the fakesmtp-fsync/-nofsync rows to the
+# receive path (SMTP and the store): dev mode also indexes every message
+# in SQLite, serves the web UI and records transcripts, all after the 250
+# but on the same cores. fakesmtp-fsync-index runs without them.
+RECEIVE_ONLY=${RECEIVE_ONLY:-"--index=false --transcript=false --http-listen="}
 
 # Ports: fakesmtp on 2525 (its dev default), smtp-sink on 2526.
 FAKESMTP_PORT=2525
@@ -153,14 +162,20 @@ start_peer() {
 	local peer=$1 dir=$2
 	mkdir -p "$dir"
 	case $peer in
-	fakesmtp-fsync | fakesmtp-nofsync)
+	fakesmtp-fsync | fakesmtp-nofsync | fakesmtp-fsync-index)
 		local fsync=true
 		[[ $peer == fakesmtp-nofsync ]] && fsync=false
+		local -a only=()
+		if [[ $peer == fakesmtp-fsync-index ]]; then
+			only=(--http-listen=127.0.0.1:0) # on, but never in another's way
+		else
+			read -r -a only <<<"$RECEIVE_ONLY"
+		fi
 		PORT=$FAKESMTP_PORT STORE=$dir/spool
 		# Logging goes to files (a new folder per run), never the terminal.
 		"$BENCH_DIR/fakesmtp" serve --mode dev --listen "127.0.0.1:$PORT" \
 			--store-path "$STORE" --fsync="$fsync" --verbose-logging=false \
-			--max-sessions 200 --log-path "$dir/logs" \
+			--max-sessions 200 --log-path "$dir/logs" "${only[@]}" \
 			>"$dir/stdout" 2>"$dir/stderr" &
 		;;
 	smtp-sink | smtp-sink-d)
@@ -400,6 +415,7 @@ report() {
 		desc["smtp-sink"] = "Postfix smtp-sink, discards"
 		desc["fakesmtp-nofsync"] = "fakesmtp, store, --fsync=false"
 		desc["smtp-sink-d"] = "smtp-sink -d, file per message, no fsync"
+		desc["fakesmtp-fsync-index"] = "fakesmtp-fsync + index, web UI, transcripts"
 		print "| peer | what it does | messages | msgs/s | server CPU-µs/msg | peak RSS MiB | smtp-source CPU | other CPU | stored = sent |"
 		print "|---|---|---:|---:|---:|---:|---:|---:|:---:|"
 		np = split(peers, P, " ")
@@ -410,8 +426,8 @@ report() {
 				(p ~ /^smtp-sink$/) ? "n/a" : (ok[p] == n[p] ? "yes" : "NO")
 		}
 		print ""
-		split("fakesmtp-fsync/smtp-sink fakesmtp-nofsync/smtp-sink fakesmtp-fsync/smtp-sink-d fakesmtp-nofsync/smtp-sink-d", R, " ")
-		for (k = 1; k <= 4; k++) {
+		nr = split("fakesmtp-fsync/smtp-sink fakesmtp-nofsync/smtp-sink fakesmtp-fsync/smtp-sink-d fakesmtp-nofsync/smtp-sink-d fakesmtp-fsync-index/smtp-sink fakesmtp-fsync-index/fakesmtp-fsync", R, " ")
+		for (k = 1; k <= nr; k++) {
 			split(R[k], ab, "/"); list = ""
 			for (rep = 1; rep <= nreps; rep++) if (((rep, ab[1]) in byrep) && ((rep, ab[2]) in byrep)) list = list sprintf(" %.2f", byrep[rep, ab[1]] / byrep[rep, ab[2]])
 			if (list == "") continue

@@ -7,8 +7,10 @@
 //   - raw: one goroutine appends 4 KiB to a file and fsyncs it, again and
 //     again (the fio "write + fsync" loop, for machines without fio);
 //   - store: W goroutines each store 2 KiB messages through
-//     fakesmtp's own internal/store (create in .tmp, write, fsync, close,
-//     rename, folder fsync with group commit), with fsync on or off.
+//     fakesmtp's own internal/store (create in .tmp, write; then, with
+//     fsync on, group commit: one data flush per batch (syncfs on Linux,
+//     an fsync per file elsewhere), the renames, one folder fsync), with
+//     fsync on or off.
 //
 // The store folder must be new or empty, and the message files are left
 // in it: deleting them is the caller's business, and is best done once
