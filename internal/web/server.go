@@ -100,6 +100,11 @@ func New(deps Deps) *Server {
 		h = basicAuth(deps.Users, h)
 	}
 	s.handler = securityHeaders(h)
+	// Made here, not in Serve, so that Shutdown may run at any time.
+	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	if deps.Logger != nil {
+		s.http.ErrorLog = slog.NewLogLogger(deps.Logger.Handler(), slog.LevelWarn)
+	}
 	return s
 }
 
@@ -108,7 +113,6 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve answers HTTP on ln (HTTPS when tlsConfig is set) until Shutdown.
 func (s *Server) Serve(ln net.Listener, tlsConfig *tls.Config) error {
-	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.deps.Logger.Handler(), slog.LevelWarn)}
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
@@ -122,9 +126,6 @@ func (s *Server) Serve(ln net.Listener, tlsConfig *tls.Config) error {
 // Shutdown ends the event streams and stops the server.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.events.close()
-	if s.http == nil {
-		return nil
-	}
 	return s.http.Shutdown(ctx)
 }
 
