@@ -55,7 +55,7 @@ func (s *Set) deliverMaildir(dir string, env *store.Envelope, rcpt, received str
 	b.WriteString(received)
 	data := append([]byte(b.String()), body...)
 	tmp := filepath.Join(dir, "tmp", name)
-	if err := writeSync(tmp, data); err != nil {
+	if err := safeio.WriteNew(tmp, data, 0o644); err != nil {
 		return fmt.Errorf("outputs: maildir: %w", err)
 	}
 	if err := safeio.Rename(tmp, filepath.Join(dir, "new", name+":2,")); err != nil {

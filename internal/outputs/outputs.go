@@ -154,7 +154,7 @@ func PickupContent(env *store.Envelope, received string, body []byte) []byte {
 func (s *Set) pickup(env *store.Envelope, received string, body []byte) error {
 	data := PickupContent(env, received, body)
 	tmp := filepath.Join(pickupTmp(s.cfg.PickupPath), env.ID+".eml")
-	if err := writeSync(tmp, data); err != nil {
+	if err := safeio.WriteNew(tmp, data, 0o644); err != nil {
 		return fmt.Errorf("outputs: pickup: %w", err)
 	}
 	if err := safeio.Rename(tmp, filepath.Join(s.cfg.PickupPath, env.ID+".eml")); err != nil {
@@ -162,23 +162,4 @@ func (s *Set) pickup(env *store.Envelope, received string, body []byte) error {
 		return fmt.Errorf("outputs: pickup: %w", err)
 	}
 	return safeio.SyncDir(s.cfg.PickupPath)
-}
-
-// writeSync writes a new file and flushes it.
-func writeSync(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(name)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(name)
-		return err
-	}
-	return f.Close()
 }

@@ -211,7 +211,7 @@ func (q *Queue) Spool(env *store.Envelope, received string, body []byte) error {
 	st := &State{ID: env.ID, From: from, ClientFrom: env.MailFrom, Created: now, Next: now, Rcpts: rcpts}
 	data := append([]byte(received), body...)
 	tmp := filepath.Join(q.cfg.Dir, tmpDir, env.ID+msgExt)
-	if err := writeSync(tmp, data); err != nil {
+	if err := safeio.WriteNew(tmp, data, 0o640); err != nil {
 		return fmt.Errorf("relay: spool %s: %w", env.ID, err)
 	}
 	final := filepath.Join(q.cfg.Dir, env.ID+msgExt)
@@ -237,22 +237,4 @@ func (q *Queue) Kick() {
 	case q.kick <- struct{}{}:
 	default:
 	}
-}
-
-// writeSync writes a new file and flushes it.
-func writeSync(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-	}
-	return err
 }

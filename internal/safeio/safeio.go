@@ -76,3 +76,24 @@ func SyncDir(path string) error {
 	defer f.Close()
 	return f.Sync()
 }
+
+// WriteNew writes data to a new file (truncating any leftover of an
+// interrupted attempt) and flushes it; on failure nothing is left. It is
+// the first half of write-then-rename: the caller renames the file into
+// place and flushes the folder.
+func WriteNew(name string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+	}
+	return err
+}

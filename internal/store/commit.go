@@ -24,6 +24,10 @@ type fsOps struct {
 	// durable, with one flush of the device's write cache for the whole
 	// batch. Nil where prepare did the flushing.
 	flushAll func() error
+	// flushOne replaces flushAll for a batch of one file, where flushing
+	// just that file is cheaper than flushing everything: the common case
+	// with one or two sessions. Nil to use flushAll for every batch.
+	flushOne func(f *os.File) error
 	// check reports a write error on f that flushAll may not have
 	// reported: a file-system-wide flush reports an error once, to
 	// whichever batch asks first, while each file's own descriptor sees
@@ -146,7 +150,10 @@ func (c *committer) commit(ctx context.Context, f *os.File, final string) error 
 // meanwhile to a new leader.
 func (c *committer) lead(batch []*commitItem) {
 	var err error
-	if c.ops.flushAll != nil {
+	switch {
+	case len(batch) == 1 && c.ops.flushOne != nil:
+		err = c.ops.flushOne(batch[0].f)
+	case c.ops.flushAll != nil:
 		err = c.ops.flushAll()
 	}
 	c.handOff()

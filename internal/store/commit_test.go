@@ -28,8 +28,8 @@ type opLog struct {
 
 type opEvent struct {
 	seq  int
-	what string // written, prepared, flush-begin, flush-end, rename, dirsync-begin, dirsync-end, returned
-	id   string // the message, for written, prepared, rename, returned
+	what string // written, file-flushed, flush-begin, flush-end, rename, dirsync-begin, dirsync-end, returned
+	id   string // the message, for written, file-flushed, rename, returned
 	pair int    // for an -end event, the seq of its -begin
 }
 
@@ -50,7 +50,14 @@ func (l *opLog) record(ops *fsOps) {
 	if p := ops.prepare; p != nil {
 		ops.prepare = func(f *os.File) error {
 			err := p(f)
-			l.add("prepared", idOf(f.Name()), 0)
+			l.add("file-flushed", idOf(f.Name()), 0)
+			return err
+		}
+	}
+	if fo := ops.flushOne; fo != nil {
+		ops.flushOne = func(f *os.File) error {
+			err := fo(f)
+			l.add("file-flushed", idOf(f.Name()), 0)
 			return err
 		}
 	}
@@ -109,7 +116,7 @@ func (l *opLog) checkOrder(t *testing.T, ids []string) {
 			t.Errorf("%s: written %d, renamed %d, returned %d: missing step", msgID, written, renamed, returned)
 			continue
 		}
-		prepared := at("prepared", msgID)
+		prepared := at("file-flushed", msgID)
 		if !(prepared > written && prepared < renamed) && !covered("flush-end", written, renamed) {
 			t.Errorf("%s: renamed (event %d) with no data flush since it was written (event %d)", msgID, renamed, written)
 		}
@@ -226,6 +233,33 @@ func assertStored(t *testing.T, s *Store, ids []string) {
 	if ents, _ := os.ReadDir(s.tmp); len(ents) != 0 {
 		t.Errorf("left in .tmp: %v", ents)
 	}
+}
+
+// A commit alone flushes only its own file (flushOne), and still in the
+// order flush, rename, folder flush.
+func TestLoneCommitFlushesItsFileOnly(t *testing.T) {
+	s := newStore(t)
+	ops := batchOps(s)
+	ops.flushOne = (*os.File).Sync
+	var l opLog
+	l.record(ops)
+	flushAll := ops.flushAll
+	ops.flushAll = func() error {
+		t.Error("a lone commit flushed everything")
+		return flushAll()
+	}
+	useOps(s, ops)
+	g := id.NewGenerator(nil)
+	var ids []string
+	for range 3 {
+		env := testEnvelope(g)
+		ids = append(ids, env.ID)
+		if err := putMarked(s, &l, env, "body "+env.ID+"\r\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.checkOrder(t, ids)
+	assertStored(t, s, ids)
 }
 
 var errInjected = errors.New("injected I/O error")

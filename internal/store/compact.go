@@ -207,7 +207,7 @@ func (s *Store) compactOne(msgID, plain string, c Compaction, enc *zstd.Encoder)
 // place writes a new file durably under its final name.
 func (s *Store) place(final string, data []byte) error {
 	tmp := filepath.Join(s.tmp, "compact-"+filepath.Base(final))
-	if err := writeDurable(tmp, data); err != nil {
+	if err := safeio.WriteNew(tmp, data, 0o644); err != nil {
 		return err
 	}
 	if err := safeio.Rename(tmp, final); err != nil {
@@ -249,24 +249,6 @@ func bodyPath(root, hash string) string {
 		}
 	}
 	return ""
-}
-
-// writeDurable writes a new file and flushes it.
-func writeDurable(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-	}
-	return err
 }
 
 // ReadMessage returns the plain form of the message file at path (any

@@ -507,24 +507,25 @@ func servePart(w http.ResponseWriter, r *http.Request, p mimeview.Part, data []b
 }
 
 func (s *Server) part(w http.ResponseWriter, r *http.Request) {
-	_, _, body, _, ok := s.lookup(w, r)
-	if !ok {
-		return
-	}
-	p, data, err := mimeview.PartContent(body, r.PathValue("part"), s.mime)
-	if err != nil {
-		apiError(w, http.StatusNotFound, "no such part")
-		return
-	}
-	servePart(w, r, p, data)
+	s.servePartBy(w, r, func(body []byte) (mimeview.Part, []byte, error) {
+		return mimeview.PartContent(body, r.PathValue("part"), s.mime)
+	})
 }
 
 func (s *Server) cid(w http.ResponseWriter, r *http.Request) {
+	s.servePartBy(w, r, func(body []byte) (mimeview.Part, []byte, error) {
+		return mimeview.ByContentID(body, r.PathValue("cid"), s.mime)
+	})
+}
+
+// servePartBy answers with the part find picks in the message of the
+// request's {id}.
+func (s *Server) servePartBy(w http.ResponseWriter, r *http.Request, find func(body []byte) (mimeview.Part, []byte, error)) {
 	_, _, body, _, ok := s.lookup(w, r)
 	if !ok {
 		return
 	}
-	p, data, err := mimeview.ByContentID(body, r.PathValue("cid"), s.mime)
+	p, data, err := find(body)
 	if err != nil {
 		apiError(w, http.StatusNotFound, "no such part")
 		return

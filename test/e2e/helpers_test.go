@@ -248,3 +248,11 @@ func splitAddr(t *testing.T, addr string) (string, string) {
 	}
 	return host, port
 }
+
+// serveIn is start's argument for "fakesmtp serve" on the given address
+// with a fixed store folder (one that outlives a restart) and extra flags.
+func serveIn(storePath string, extra ...string) func(addr string) ([]string, []string) {
+	return func(addr string) ([]string, []string) {
+		return append([]string{"serve", "--listen", addr, "--store-path", storePath}, extra...), nil
+	}
+}

@@ -162,9 +162,7 @@ func TestRelayDownCrashRestart(t *testing.T) {
 	t.Parallel()
 	upAddr := freeAddr(t)
 	storePath := filepath.Join(t.TempDir(), "store")
-	mk := func(addr string) ([]string, []string) {
-		return append([]string{"serve", "--listen", addr, "--store-path", storePath}, relayArgs(upAddr)...), nil
-	}
+	mk := serveIn(storePath, relayArgs(upAddr)...)
 	a := start(t, mk)
 	var ids []string
 	for _, subj := range []string{"first", "second"} {

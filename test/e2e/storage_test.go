@@ -19,12 +19,7 @@ import (
 func TestDedupAndCompress(t *testing.T) {
 	t.Parallel()
 	storePath := filepath.Join(t.TempDir(), "store")
-	mk := func(extra ...string) func(addr string) ([]string, []string) {
-		return func(addr string) ([]string, []string) {
-			return append([]string{"serve", "--listen", addr, "--store-path", storePath}, extra...), nil
-		}
-	}
-	a := start(t, mk())
+	a := start(t, serveIn(storePath))
 	body := strings.Repeat("Buy cheap watches now! ", 200)
 	var ids []string
 	var sent [][]byte
@@ -41,7 +36,7 @@ func TestDedupAndCompress(t *testing.T) {
 		before += fi.Size()
 	}
 
-	b := start(t, mk("--dedup", "--compress", "zstd", "--compact-after", "0s"))
+	b := start(t, serveIn(storePath, "--dedup", "--compress", "zstd", "--compact-after", "0s"))
 	base := webURL(t, b)
 	eventually(t, "the compacted store", 10*time.Second, func() bool {
 		refs, _ := filepath.Glob(filepath.Join(storePath, "*.ref"))

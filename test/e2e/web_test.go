@@ -118,12 +118,7 @@ func TestWebAPIWithSwaks(t *testing.T) {
 func TestReindexAndRetention(t *testing.T) {
 	t.Parallel()
 	storePath := filepath.Join(t.TempDir(), "store")
-	mk := func(extra ...string) func(addr string) ([]string, []string) {
-		return func(addr string) ([]string, []string) {
-			return append([]string{"serve", "--listen", addr, "--store-path", storePath}, extra...), nil
-		}
-	}
-	a := start(t, mk())
+	a := start(t, serveIn(storePath))
 	var ids []string
 	for _, s := range []string{"one", "two"} {
 		ids = append(ids, queuedID(t, swaks(t, "--server", a.Addr, "--from", "a@example.org", "--to", "b@example.net", "--header", "Subject: "+s)))
@@ -143,7 +138,7 @@ func TestReindexAndRetention(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout, "1 removed") {
 		t.Fatalf("reindex: %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
-	b := start(t, mk("--max-store-messages", "1"))
+	b := start(t, serveIn(storePath, "--max-store-messages", "1"))
 	base := webURL(t, b)
 	var l apiList
 	eventually(t, "retention reflected in the index", 10*time.Second, func() bool {
