@@ -14,6 +14,8 @@
 #   fakesmtp-fsync-index  as fakesmtp-fsync with dev mode's index, web UI and
 #                     transcripts on (the fakesmtp-* rows above turn them off
 #                     with RECEIVE_ONLY, to measure receiving and storing)
+#   base-fsync, base-nofsync  as fakesmtp-fsync/-nofsync, built from BASE_REV:
+#                     a before/after comparison within one interleaved run
 #
 # Settings come from the environment (defaults in brackets):
 #   PEERS [all four]  REPS [3]  SESSIONS [20]  SIZE [2048]  WARMUP [2000]
@@ -30,6 +32,8 @@
 #     journal makes file creation slow for a minute after mass deletion).
 #   REV [empty]: build fakesmtp from this git revision (git archive, with
 #     the working tree's bench/ laid over it) instead of the working tree.
+#   BASE_REV [empty]: also build fakesmtp from this revision, for the base-*
+#     peers (it must know the RECEIVE_ONLY flags, or set RECEIVE_ONLY).
 #   BENCH_DIR [new folder under /var/tmp]: scratch space (spools, logs);
 #     removed at the end unless KEEP=1.  RESULTS: also append the Go
 #     benchmark lines to this file (for benchstat).
@@ -56,6 +60,7 @@ SETTLE=${SETTLE:-65}
 KEEP=${KEEP:-0}
 RESULTS=${RESULTS:-}
 REV=${REV:-}
+BASE_REV=${BASE_REV:-}
 # RECEIVE_ONLY: the flags that keep the fakesmtp-fsync/-nofsync rows to the
 # receive path (SMTP and the store): dev mode also indexes every message
 # in SQLite, serves the web UI and records transcripts, all after the 250
@@ -162,9 +167,13 @@ start_peer() {
 	local peer=$1 dir=$2
 	mkdir -p "$dir"
 	case $peer in
-	fakesmtp-fsync | fakesmtp-nofsync | fakesmtp-fsync-index)
-		local fsync=true
-		[[ $peer == fakesmtp-nofsync ]] && fsync=false
+	fakesmtp-fsync | fakesmtp-nofsync | fakesmtp-fsync-index | base-fsync | base-nofsync)
+		local fsync=true bin=$BENCH_DIR/fakesmtp
+		[[ $peer == *-nofsync ]] && fsync=false
+		if [[ $peer == base-* ]]; then
+			[[ -n $BASE_REV ]] || die "$peer needs BASE_REV"
+			bin=$BENCH_DIR/fakesmtp-base
+		fi
 		local -a only=()
 		if [[ $peer == fakesmtp-fsync-index ]]; then
 			only=(--http-listen=127.0.0.1:0) # on, but never in another's way
@@ -173,7 +182,7 @@ start_peer() {
 		fi
 		PORT=$FAKESMTP_PORT STORE=$dir/spool
 		# Logging goes to files (a new folder per run), never the terminal.
-		"$BENCH_DIR/fakesmtp" serve --mode dev --listen "127.0.0.1:$PORT" \
+		"$bin" serve --mode dev --listen "127.0.0.1:$PORT" \
 			--store-path "$STORE" --fsync="$fsync" --verbose-logging=false \
 			--max-sessions 200 --log-path "$dir/logs" "${only[@]}" \
 			>"$dir/stdout" 2>"$dir/stderr" &
@@ -416,6 +425,8 @@ report() {
 		desc["fakesmtp-nofsync"] = "fakesmtp, store, --fsync=false"
 		desc["smtp-sink-d"] = "smtp-sink -d, file per message, no fsync"
 		desc["fakesmtp-fsync-index"] = "fakesmtp-fsync + index, web UI, transcripts"
+		desc["base-fsync"] = "fakesmtp-fsync built from BASE_REV"
+		desc["base-nofsync"] = "fakesmtp-nofsync built from BASE_REV"
 		print "| peer | what it does | messages | msgs/s | server CPU-µs/msg | peak RSS MiB | smtp-source CPU | other CPU | stored = sent |"
 		print "|---|---|---:|---:|---:|---:|---:|---:|:---:|"
 		np = split(peers, P, " ")
@@ -426,7 +437,7 @@ report() {
 				(p ~ /^smtp-sink$/) ? "n/a" : (ok[p] == n[p] ? "yes" : "NO")
 		}
 		print ""
-		nr = split("fakesmtp-fsync/smtp-sink fakesmtp-nofsync/smtp-sink fakesmtp-fsync/smtp-sink-d fakesmtp-nofsync/smtp-sink-d fakesmtp-fsync-index/smtp-sink fakesmtp-fsync-index/fakesmtp-fsync", R, " ")
+		nr = split("fakesmtp-fsync/smtp-sink fakesmtp-nofsync/smtp-sink fakesmtp-fsync/smtp-sink-d fakesmtp-nofsync/smtp-sink-d fakesmtp-fsync-index/smtp-sink fakesmtp-fsync-index/fakesmtp-fsync base-fsync/smtp-sink base-nofsync/smtp-sink fakesmtp-fsync/base-fsync fakesmtp-nofsync/base-nofsync", R, " ")
 		for (k = 1; k <= nr; k++) {
 			split(R[k], ab, "/"); list = ""
 			for (rep = 1; rep <= nreps; rep++) if (((rep, ab[1]) in byrep) && ((rep, ab[2]) in byrep)) list = list sprintf(" %.2f", byrep[rep, ab[1]] / byrep[rep, ab[2]])
@@ -486,6 +497,14 @@ main() {
 	say "building fakesmtp $version and the store probe in $BENCH_DIR"
 	(cd "$src" && go build -o "$BENCH_DIR/fakesmtp" ./cmd/fakesmtp && go build -o "$BENCH_DIR/storeprobe" ./bench/storeprobe) ||
 		die "build failed"
+	if [[ -n $BASE_REV ]]; then
+		local base=$BENCH_DIR/base-src
+		mkdir -p "$base"
+		git -C "$ROOT" archive "$BASE_REV" | tar -x -C "$base"
+		version="$version, base-* peers $(git -C "$ROOT" rev-parse --short "$BASE_REV") ($BASE_REV)"
+		say "building the base-* peers' fakesmtp from $BASE_REV"
+		(cd "$base" && go build -o "$BENCH_DIR/fakesmtp-base" ./cmd/fakesmtp) || die "build of $BASE_REV failed"
+	fi
 
 	echo "# fakesmtp SMTP benchmark: fakesmtp $version, $(date -u +%FT%TZ)"
 	echo
