@@ -48,24 +48,25 @@ type Event struct {
 // keeps up on average.
 const defaultEventBuffer = 512
 
-// Broker hands every published Event to each subscriber. Publish never
+// Broker hands every published event (the index's Event, or a
+// caller's own type) to each subscriber. Publish never
 // waits: a subscriber whose buffer is full is dropped (its channel is
 // closed), because the alternative, holding up indexing for one stalled
 // browser tab, is worse. A dropped web client reconnects and reloads the
 // list, which is what it has to do after missing events anyway.
-type Broker struct {
+type Broker[E any] struct {
 	buffer int
 	mu     sync.Mutex
-	subs   map[chan Event]struct{}
+	subs   map[chan E]struct{}
 	closed bool
 }
 
 // NewBroker returns a Broker with buffer events of room per subscriber.
-func NewBroker(buffer int) *Broker {
+func NewBroker[E any](buffer int) *Broker[E] {
 	if buffer < 1 {
 		buffer = 1
 	}
-	return &Broker{buffer: buffer, subs: map[chan Event]struct{}{}}
+	return &Broker[E]{buffer: buffer, subs: map[chan E]struct{}{}}
 }
 
 // Subscribe returns a channel of the events published from now on, and
@@ -73,8 +74,8 @@ func NewBroker(buffer int) *Broker {
 // function may be called more than once. The channel is also closed when
 // the subscriber falls behind by more than the buffer, or the index is
 // closed: a receiver must treat a closed channel as "resynchronise".
-func (b *Broker) Subscribe() (<-chan Event, func()) {
-	ch := make(chan Event, b.buffer)
+func (b *Broker[E]) Subscribe() (<-chan E, func()) {
+	ch := make(chan E, b.buffer)
 	b.mu.Lock()
 	if b.closed {
 		close(ch)
@@ -87,7 +88,7 @@ func (b *Broker) Subscribe() (<-chan Event, func()) {
 
 // Publish delivers e to every subscriber that has room and drops the
 // others.
-func (b *Broker) Publish(e Event) {
+func (b *Broker[E]) Publish(e E) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for ch := range b.subs {
@@ -101,13 +102,13 @@ func (b *Broker) Publish(e Event) {
 }
 
 // Subscribers returns the number of live subscriptions.
-func (b *Broker) Subscribers() int {
+func (b *Broker[E]) Subscribers() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.subs)
 }
 
-func (b *Broker) drop(ch chan Event) {
+func (b *Broker[E]) drop(ch chan E) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, ok := b.subs[ch]; ok {
@@ -116,8 +117,8 @@ func (b *Broker) drop(ch chan Event) {
 	}
 }
 
-// close ends every subscription; later subscriptions start closed.
-func (b *Broker) close() {
+// Close ends every subscription; later subscriptions start closed.
+func (b *Broker[E]) Close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for ch := range b.subs {

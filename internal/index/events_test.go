@@ -63,7 +63,7 @@ func TestIndexPublishesCommittedChanges(t *testing.T) {
 }
 
 func TestBrokerDropsSlowSubscribers(t *testing.T) {
-	b := NewBroker(2)
+	b := NewBroker[Event](2)
 	slow, stopSlow := b.Subscribe()
 	fast, stopFast := b.Subscribe()
 	defer stopFast()
@@ -95,7 +95,7 @@ func TestCloseEndsSubscriptions(t *testing.T) {
 	ix := newIndex(t)
 	ch, stop := ix.Subscribe()
 	defer stop()
-	ix.events.close()
+	ix.events.Close()
 	if _, ok := <-ch; ok {
 		t.Error("channel open after close")
 	}

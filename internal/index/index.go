@@ -66,7 +66,7 @@ type Index struct {
 	w      *sql.DB // exactly one connection: SQLite allows one writer
 	r      *sql.DB // read-only pool
 	logger *slog.Logger
-	events *Broker
+	events *Broker[Event]
 }
 
 // Open opens (creating if needed) the index database at path and brings
@@ -105,7 +105,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Index, error)
 		r.Close()
 		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}
-	return &Index{w: w, r: r, logger: logger, events: NewBroker(defaultEventBuffer)}, nil
+	return &Index{w: w, r: r, logger: logger, events: NewBroker[Event](defaultEventBuffer)}, nil
 }
 
 // openDB opens a database/sql handle on the file with the connection
@@ -136,7 +136,7 @@ func openDB(abs string, readOnly bool) (*sql.DB, error) {
 
 // Close closes the database. Subscribers' channels are closed.
 func (ix *Index) Close() error {
-	ix.events.close()
+	ix.events.Close()
 	// Leave the WAL folded into the main file, so that a copied index
 	// is complete on its own.
 	if _, err := ix.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {

@@ -71,6 +71,23 @@ func startUpstreamTLS(t *testing.T, ln net.Listener, implicit bool, opts ...upst
 	return &upstream{addr: ln.Addr().String(), store: st}
 }
 
+// relisten listens again on an address a test closed to make the
+// upstream "down". The kernel does not hand a just-closed port out again
+// at once; a few tries cover a socket still closing.
+func relisten(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	var err error
+	for range 50 {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			return ln
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("listen again on %s: %v", addr, err)
+	return nil
+}
+
 func listen(t *testing.T) net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -252,11 +269,7 @@ func TestUpstreamDownThenUp(t *testing.T) {
 	if es := queued(t, dir); !strings.Contains(es[0].Rcpts[0].Reply, "connection refused") || es[0].Rcpts[0].Status != StatusPending {
 		t.Errorf("after refused connections: %+v", es[0].Rcpts)
 	}
-	ln2, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("port %s taken meanwhile: %v", addr, err)
-	}
-	up := startUpstream(t, ln2)
+	up := startUpstream(t, relisten(t, addr))
 	waitFor(t, "delivery after retry", func() bool { return len(up.messages(t)) == 1 && len(queued(t, dir)) == 0 })
 	if !strings.Contains(logs.String(), "relay: delivered") {
 		t.Errorf("no delivery logged:\n%s", logs)
@@ -374,11 +387,7 @@ func TestResumeAfterRestart(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, tmpDir, "junk"), []byte("x"), 0o644)
 	// No Run: as if the process died right after the 250s. A new queue
 	// over the same folder, with the upstream now up, delivers them.
-	ln2, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("port taken meanwhile: %v", err)
-	}
-	up := startUpstream(t, ln2)
+	up := startUpstream(t, relisten(t, addr))
 	q2, _ := newQueue(t, dir, addr, nil)
 	if _, err := os.Stat(filepath.Join(dir, orphan+msgExt)); err == nil {
 		t.Error("orphan message of an interrupted spool not removed")

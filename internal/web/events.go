@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"fakesmtp/internal/index"
@@ -28,64 +27,16 @@ type event struct {
 	data any
 }
 
-// broker fans the events that do not come from the index (sessions) out
-// to the open streams; a stream that cannot keep up is dropped, never
-// waited for.
-type broker struct {
-	mu     sync.Mutex
-	subs   map[chan event]struct{}
-	closed bool
-}
-
-func newBroker() *broker { return &broker{subs: map[chan event]struct{}{}} }
-
-func (b *broker) subscribe() (chan event, func()) {
-	ch := make(chan event, 64)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		close(ch)
-		return ch, func() {}
-	}
-	b.subs[ch] = struct{}{}
-	return ch, func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if _, ok := b.subs[ch]; ok {
-			delete(b.subs, ch)
-			close(ch)
-		}
-	}
-}
-
-func (b *broker) publish(e event) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for ch := range b.subs {
-		select {
-		case ch <- e:
-		default:
-			delete(b.subs, ch)
-			close(ch)
-		}
-	}
-}
-
-func (b *broker) close() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.closed = true
-	for ch := range b.subs {
-		delete(b.subs, ch)
-		close(ch)
-	}
-}
+// eventBuffer is each stream's room for the events that do not come
+// from the index (sessions); a stream that falls behind is dropped, never
+// waited for, and its client reconnects.
+const eventBuffer = 64
 
 // SessionEnded tells the open event streams that a session ended (its
 // record is already in the index).
 func (s *Server) SessionEnded(sess index.Session) {
 	sess.Transcript = ""
-	s.events.publish(event{"session", sessionOf(sess)})
+	s.events.Publish(event{"session", sessionOf(sess)})
 }
 
 // Stream intervals: the dashboard's live counters, and a comment that
@@ -105,7 +56,7 @@ func (s *Server) eventStream(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	idx, stopIdx := s.deps.Index.Subscribe()
 	defer stopIdx()
-	own, stopOwn := s.events.subscribe()
+	own, stopOwn := s.events.Subscribe()
 	defer stopOwn()
 	stats := time.NewTicker(statsInterval)
 	defer stats.Stop()

@@ -62,7 +62,7 @@ type Server struct {
 	deps    Deps
 	mime    mimeview.Options
 	handler http.Handler
-	events  *broker
+	events  *index.Broker[event]
 	http    *http.Server
 }
 
@@ -74,7 +74,7 @@ func New(deps Deps) *Server {
 	if deps.Live == nil {
 		deps.Live = func() Live { return Live{} }
 	}
-	s := &Server{deps: deps, events: newBroker()}
+	s := &Server{deps: deps, events: index.NewBroker[event](eventBuffer)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -125,7 +125,7 @@ func (s *Server) Serve(ln net.Listener, tlsConfig *tls.Config) error {
 
 // Shutdown ends the event streams and stops the server.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.events.close()
+	s.events.Close()
 	return s.http.Shutdown(ctx)
 }
 
