@@ -68,6 +68,7 @@ fuzz FuzzServer 150000x ./internal/sasl
 fuzz FuzzPLAIN 150000x ./internal/sasl
 fuzz FuzzParse 100000x ./internal/mimeview
 fuzz FuzzMessage 150000x ./internal/diagnose
+fuzz FuzzPlainDate 300000x ./internal/diagnose
 fuzz FuzzDNSAnswer 50000x ./internal/policy/traps
 fuzz FuzzParseQuery 50000x ./internal/index
 fuzz FuzzSearch 5000x ./internal/index

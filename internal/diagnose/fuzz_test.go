@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"net/mail"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,22 @@ func FuzzMessage(f *testing.F) {
 			if fd.Code == "" || fd.Text == "" || fd.RFC == "" {
 				t.Errorf("incomplete finding %+v", fd)
 			}
+		}
+	})
+}
+
+// FuzzPlainDate checks that the hand-written fast path accepts nothing
+// net/mail.ParseDate refuses: validDate must answer as ParseDate does.
+func FuzzPlainDate(f *testing.F) {
+	for _, s := range plainDateCases {
+		f.Add(s.in)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !plainDate(s) {
+			return
+		}
+		if _, err := mail.ParseDate(s); err != nil {
+			t.Fatalf("plainDate accepts %q, ParseDate refuses it: %v", s, err)
 		}
 	})
 }

@@ -218,7 +218,7 @@ func (p *headerParser) flush() {
 // beyond the limits.
 func (p *headerParser) check(ended bool) {
 	if v, ok := p.first["date"]; ok {
-		if _, err := mail.ParseDate(strings.TrimSpace(v)); err != nil {
+		if !validDate(strings.TrimSpace(v)) {
 			p.add(BadDate)
 		}
 	} else if ended {

@@ -169,6 +169,10 @@ func TestReplyFormat(t *testing.T) {
 		if got := string(tc.r.Format()); got != tc.want {
 			t.Errorf("Format = %q, want %q", got, tc.want)
 		}
+		// AppendFormat keeps what dst held (the session reuses one buffer).
+		if got := string(tc.r.AppendFormat([]byte("prev"))); got != "prev"+tc.want {
+			t.Errorf("AppendFormat = %q, want %q", got, "prev"+tc.want)
+		}
 	}
 }
 

@@ -49,29 +49,37 @@ func (r Reply) WithClose() Reply { r.Close = true; return r }
 // Format renders r on the wire. Every line but the last uses "code-",
 // the last "code " (RFC 5321 section 4.2.1). The enhanced code is repeated
 // on every line, as RFC 2034 section 4 asks.
-func (r Reply) Format() []byte {
+func (r Reply) Format() []byte { return r.AppendFormat(nil) }
+
+// AppendFormat appends r as Format renders it to dst and returns the
+// extended slice: the session formats every reply into one reused
+// buffer instead of allocating one per reply.
+func (r Reply) AppendFormat(dst []byte) []byte {
 	lines := r.Lines
 	if len(lines) == 0 {
 		lines = []string{""}
 	}
-	var b strings.Builder
 	for i, l := range lines {
-		b.WriteString(strconv.Itoa(r.Code))
+		dst = strconv.AppendInt(dst, int64(r.Code), 10)
 		if i < len(lines)-1 {
-			b.WriteByte('-')
+			dst = append(dst, '-')
 		} else {
-			b.WriteByte(' ')
+			dst = append(dst, ' ')
 		}
 		if r.Enhanced[0] != 0 {
-			b.WriteString(r.Enhanced.String())
+			dst = strconv.AppendInt(dst, int64(r.Enhanced[0]), 10)
+			dst = append(dst, '.')
+			dst = strconv.AppendInt(dst, int64(r.Enhanced[1]), 10)
+			dst = append(dst, '.')
+			dst = strconv.AppendInt(dst, int64(r.Enhanced[2]), 10)
 			if l != "" {
-				b.WriteByte(' ')
+				dst = append(dst, ' ')
 			}
 		}
-		b.WriteString(sanitizeReplyText(l))
-		b.WriteString("\r\n")
+		dst = append(dst, sanitizeReplyText(l)...)
+		dst = append(dst, '\r', '\n')
 	}
-	return []byte(b.String())
+	return dst
 }
 
 // sanitizeReplyText keeps reply text on one line: a CR or LF in text that

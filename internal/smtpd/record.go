@@ -44,17 +44,35 @@ const maxTranscript = 64 << 10
 
 // transcript appends one line to the session's recorded dialogue.
 func (s *session) transcript(dir, line string) {
-	if !s.cfg.Transcript || s.transcriptFull {
-		return
+	if s.transcriptRoom(len(line)) {
+		s.transcriptBuf.WriteString(dir)
+		s.transcriptBuf.WriteString(line)
+		s.transcriptBuf.WriteByte('\n')
 	}
-	if s.transcriptBuf.Len()+len(line)+4 > maxTranscript {
+}
+
+// transcriptBytes is transcript for a line held in a byte slice, which
+// it does not keep.
+func (s *session) transcriptBytes(dir string, line []byte) {
+	if s.transcriptRoom(len(line)) {
+		s.transcriptBuf.WriteString(dir)
+		s.transcriptBuf.Write(line)
+		s.transcriptBuf.WriteByte('\n')
+	}
+}
+
+// transcriptRoom reports whether a line of n bytes goes in the
+// transcript; the first line that does not fit ends it with a note.
+func (s *session) transcriptRoom(n int) bool {
+	if !s.cfg.Transcript || s.transcriptFull {
+		return false
+	}
+	if s.transcriptBuf.Len()+n+4 > maxTranscript {
 		s.transcriptBuf.WriteString("... (transcript cut at 64 KiB)\n")
 		s.transcriptFull = true
-		return
+		return false
 	}
-	s.transcriptBuf.WriteString(dir)
-	s.transcriptBuf.WriteString(line)
-	s.transcriptBuf.WriteByte('\n')
+	return true
 }
 
 // record builds the session's SessionRecord.

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -95,7 +96,14 @@ type session struct {
 	listHits       []string
 	transcriptBuf  strings.Builder
 	transcriptFull bool
+
+	// replyBuf is the last reply as written, reused by respond.
+	replyBuf []byte
 }
+
+// maxKeptReplyBuf is the largest reply buffer a session keeps between
+// replies.
+const maxKeptReplyBuf = 512
 
 // transaction is the state of one mail transaction (RFC 5321 3.3); reset
 // clears it in one place.
@@ -434,17 +442,25 @@ func (s *session) respond(ctx context.Context, r smtp.Reply) bool {
 	}
 	handled, err := s.tarpitted(ctx, r)
 	s.conn.SetWriteDeadline(time.Now().Add(s.timeout()))
+	// One buffer, reused, holds the reply as written (most are a few
+	// dozen bytes; a session in the tarpit gives it back with the rest).
+	s.replyBuf = r.AppendFormat(s.replyBuf[:0])
 	if !handled {
 		// (A stuttered reply was written by the tarpit itself.)
-		_, err = s.writer().Write(r.Format())
+		_, err = s.writer().Write(s.replyBuf)
 	}
 	if s.cfg.Verbose {
 		s.log.Info("reply", "code", r.Code, "text", firstLine(r))
 	}
 	if s.cfg.Transcript {
-		for _, l := range strings.Split(strings.TrimSuffix(string(r.Format()), "\r\n"), "\r\n") {
-			s.transcript("S: ", l)
+		for rest := s.replyBuf; len(rest) > 0; {
+			i := bytes.Index(rest, []byte("\r\n"))
+			s.transcriptBytes("S: ", rest[:i])
+			rest = rest[i+2:]
 		}
+	}
+	if cap(s.replyBuf) > maxKeptReplyBuf {
+		s.replyBuf = nil // a long EHLO or HELP reply is not kept
 	}
 	// Replies to a pipelined group go out together (RFC 2920 3.2): flush
 	// when no further command is waiting, and always before a wait for
@@ -590,6 +606,7 @@ func (s *session) writer() *bufio.Writer {
 // long wait, and at the end of the session. It reports an error from
 // flushing the writer.
 func (s *session) releaseBuffers() error {
+	s.replyBuf = nil
 	if s.bw != nil {
 		if err := s.bw.Flush(); err != nil {
 			return err

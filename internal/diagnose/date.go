@@ -1,0 +1,108 @@
+package diagnose
+
+import (
+	"net/mail"
+	"strings"
+)
+
+// validDate reports whether v is a date-time net/mail.ParseDate accepts
+// (RFC 5322 3.3, obsolete forms included). Almost every client writes
+// the one canonical form, "Mon, 2 Jan 2006 15:04:05 -0700", which
+// plainDate recognises by hand; ParseDate tries up to 48 layouts and
+// was a twentieth of the server's CPU under load, so it only sees the
+// rest.
+func validDate(v string) bool {
+	if plainDate(v) {
+		return true
+	}
+	_, err := mail.ParseDate(v)
+	return err == nil
+}
+
+// plainDate reports whether s is exactly
+//
+//	[day-name ", "] 1*2DIGIT SP month SP 4DIGIT SP 2DIGIT ":" 2DIGIT [":" 2DIGIT] SP ("+" / "-") 4DIGIT
+//
+// with every field in range: a strict subset of what mail.ParseDate
+// accepts (FuzzPlainDate checks that), so a false answer proves nothing
+// and the caller asks ParseDate.
+func plainDate(s string) bool {
+	if len(s) > 5 && s[3] == ',' && s[4] == ' ' {
+		if !oneOf(s[:3], "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun") {
+			return false
+		}
+		s = s[5:]
+	}
+	day, s, ok := digits(s, 1, 2)
+	if !ok || len(s) < 5 || s[0] != ' ' || s[4] != ' ' {
+		return false
+	}
+	month := strings.Index("JanFebMarAprMayJunJulAugSepOctNovDec", s[1:4])
+	if month < 0 || month%3 != 0 {
+		return false
+	}
+	month = month/3 + 1
+	year, s, ok := digits(s[5:], 4, 4)
+	if !ok || len(s) < 1 || s[0] != ' ' {
+		return false
+	}
+	hour, s, ok := digits(s[1:], 2, 2)
+	if !ok || len(s) < 1 || s[0] != ':' {
+		return false
+	}
+	minute, s, ok := digits(s[1:], 2, 2)
+	if !ok {
+		return false
+	}
+	second := 0
+	if len(s) > 0 && s[0] == ':' {
+		if second, s, ok = digits(s[1:], 2, 2); !ok {
+			return false
+		}
+	}
+	if len(s) != 6 || s[0] != ' ' || s[1] != '+' && s[1] != '-' {
+		return false
+	}
+	zh, rest, ok := digits(s[2:4], 2, 2)
+	if !ok || rest != "" {
+		return false
+	}
+	zm, rest, ok := digits(s[4:], 2, 2)
+	if !ok || rest != "" {
+		return false
+	}
+	return day >= 1 && day <= daysIn(month, year) && hour <= 23 && minute <= 59 && second <= 59 &&
+		zh <= 23 && zm <= 59
+}
+
+// digits reads between min and max ASCII digits from the start of s.
+func digits(s string, min, max int) (n int, rest string, ok bool) {
+	i := 0
+	for i < len(s) && i < max && s[i] >= '0' && s[i] <= '9' {
+		n = n*10 + int(s[i]-'0')
+		i++
+	}
+	return n, s[i:], i >= min
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+func oneOf(s string, set ...string) bool {
+	for _, x := range set {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}

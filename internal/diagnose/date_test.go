@@ -1,0 +1,65 @@
+package diagnose
+
+import (
+	"net/mail"
+	"testing"
+)
+
+// plainDateCases: plain says whether the fast path takes the string on
+// its own; every case is also checked against mail.ParseDate.
+var plainDateCases = []struct {
+	in    string
+	plain bool
+}{
+	{"Mon, 2 Jan 2006 15:04:05 -0700", true},
+	{"Tue, 29 Feb 2028 23:59:59 +0000", true},
+	{"29 Feb 2028 23:59 +1400", true},
+	{"Sun, 31 Dec 1999 00:00:00 +0100", true},
+	{"Thu, 29 Feb 2027 10:00:00 +0000", false},      // not a leap year
+	{"Thu, 31 Apr 2027 10:00:00 +0000", false},      // April has 30 days
+	{"Thu, 1 Apr 2027 24:00:00 +0000", false},       // hour
+	{"Thu, 1 Apr 2027 10:60:00 +0000", false},       // minute
+	{"Thu, 1 Apr 2027 10:00:60 +0000", false},       // leap second: ParseDate refuses it too
+	{"Thu, 1 Apr 2027 10:00:00 +0000 (UTC)", false}, // a comment: ParseDate decides
+	{"Thu, 1 Apr 2027 10:00:00 GMT", false},         // obs-zone: ParseDate decides
+	{"Thu, 1 Apr 27 10:00:00 +0000", false},         // two-digit year: ParseDate decides
+	{"Thx, 1 Apr 2027 10:00:00 +0000", false},
+	{"Thu, 1 Apc 2027 10:00:00 +0000", false},
+	{"Thu, 1 anF 2027 10:00:00 +0000", false},
+	{"Thu, 0 Apr 2027 10:00:00 +0000", false},
+	{"Thu, 123 Apr 2027 10:00:00 +0000", false},
+	{"Thu, 1 Apr 2027 10:00:00 +00000", false},
+	{"Thu, 1 Apr 2027 10:00:00 0000", false},
+	{"Thu, 1 Apr 2027 1:00:00 +0000", false},
+	{"2027-04-01T10:00:00Z", false},
+	{"", false},
+	{"yesterday", false},
+}
+
+func TestPlainDate(t *testing.T) {
+	for _, tc := range plainDateCases {
+		if got := plainDate(tc.in); got != tc.plain {
+			t.Errorf("plainDate(%q) = %v, want %v", tc.in, got, tc.plain)
+		}
+		_, err := mail.ParseDate(tc.in)
+		if got := validDate(tc.in); got != (err == nil) {
+			t.Errorf("validDate(%q) = %v, ParseDate error %v", tc.in, got, err)
+		}
+	}
+}
+
+// BenchmarkValidDate compares the fast path with ParseDate on the
+// canonical form (go test -bench ValidDate ./internal/diagnose).
+func BenchmarkValidDate(b *testing.B) {
+	const d = "Thu, 21 Nov 2026 10:00:00 +0100"
+	b.Run("validDate", func(b *testing.B) {
+		for b.Loop() {
+			validDate(d)
+		}
+	})
+	b.Run("ParseDate", func(b *testing.B) {
+		for b.Loop() {
+			mail.ParseDate(d)
+		}
+	})
+}
