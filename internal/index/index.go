@@ -11,10 +11,12 @@
 // The layout (migrations/0001_init.sql) is shaped by the two questions
 // the web UI asks on every view, "the newest 50 of these" and "how many,
 // how many unread": a narrow table of the searchable columns, keyed by
-// seq, the arrival time in milliseconds, so that rowid order is arrival
-// order everywhere, the FTS5 table included; the displayed columns apart;
-// one contentless FTS5 table for the words of subject, addresses and
-// body; and the totals kept by triggers. bench/indexbench measures it.
+// seq, the arrival time in microseconds (milliseconds until
+// migrations/0002_seq_micro.sql, see seqBase), so that rowid order is
+// arrival order everywhere, the FTS5 table included; the displayed
+// columns apart; one contentless FTS5 table for the words of subject,
+// addresses and body; and the totals kept by triggers. bench/indexbench
+// measures it.
 //
 // Searches use the query language described at ParseQuery.
 package index
@@ -27,6 +29,7 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -67,6 +70,12 @@ type Index struct {
 	r      *sql.DB // read-only pool
 	logger *slog.Logger
 	events *Broker[Event]
+	// run is the run of seq values the last put extended, so that a
+	// burst of messages with the same ReceivedAt does not walk it once
+	// per message (see putStmts.freeSeq); nil when unknown. Only write
+	// transactions use it, and there is one at a time (w has one
+	// connection).
+	run atomic.Pointer[seqRun]
 }
 
 // Open opens (creating if needed) the index database at path and brings

@@ -253,8 +253,10 @@ func (x *Indexer) index(ctx context.Context, add, del []string) (int, int, error
 // Reconcile makes the index match the folder: it indexes the files the
 // index lacks and removes the entries whose file is gone. With full set
 // it re-reads every file (`fakesmtp reindex`: after an upgrade changed
-// what is extracted), keeping read marks and tags. It returns the number
-// of files indexed and of entries removed.
+// what is extracted), keeping read marks and tags. It also re-reads the
+// files whose words a schema upgrade dropped from the full-text index
+// (see Index.staleText), the same way. It returns the number of files
+// indexed and of entries removed.
 func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int, err error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -266,13 +268,27 @@ func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int,
 	if err != nil {
 		return 0, 0, fmt.Errorf("index: reconcile: %w", err)
 	}
+	stale, err := x.ix.staleText(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("index: reconcile: %w", err)
+	}
 	have := make(map[string]bool, len(indexed))
 	for _, i := range indexed {
 		have[i] = true
 	}
+	refill := make(map[string]bool, len(stale))
+	for _, i := range stale {
+		refill[i] = true
+	}
+	if len(stale) > 0 {
+		x.logger.Info("refilling the full-text index from the message files after a schema upgrade; "+
+			"until it is done, word searches miss those messages", "messages", len(stale))
+	}
 	var add, del []string
 	for _, f := range files {
-		if full || !have[f] {
+		// A stale entry is put again: the update path keeps its
+		// seq, read mark and tags and inserts its words.
+		if full || !have[f] || refill[f] {
 			add = append(add, f)
 		}
 		delete(have, f)
@@ -293,6 +309,16 @@ func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int,
 		if len(add)+len(del) > 0 {
 			x.pause(ctx, time.Since(began))
 		}
+	}
+	if len(stale) > 0 {
+		// Only now: a crash before this point finds the list whole at
+		// the next start and does the refill again, which is harmless.
+		// A stale ID whose file could not be read is dropped too: it
+		// was logged, and `fakesmtp reindex` tries every file again.
+		if err := x.ix.clearStaleText(ctx, stale); err != nil {
+			return added, removed, fmt.Errorf("index: reconcile: %w", err)
+		}
+		x.logger.Info("full-text index refilled", "messages", len(stale))
 	}
 	if added > 0 || removed > 0 {
 		x.logger.Info("index reconciled with the store", "indexed", added, "removed", removed, "full", full)

@@ -21,6 +21,8 @@ func (ix *Index) Delete(ctx context.Context, ids ...string) error {
 		}
 		return []Event{{Kind: EventDelete, IDs: gone}}, nil
 	})
+	// A deleted seq may be a hole in the run putStmts.freeSeq skips.
+	ix.run.Store(nil)
 	if err != nil {
 		return fmt.Errorf("index: delete: %w", err)
 	}
@@ -78,6 +80,8 @@ func (ix *Index) DeleteAll(ctx context.Context) ([]string, error) {
 			`DELETE FROM message_info`,
 			`DELETE FROM labels`,
 			`DELETE FROM messages`,
+			// Nothing is left to refill (see Indexer.Reconcile).
+			`DELETE FROM fts_stale`,
 		} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return nil, err
@@ -85,6 +89,7 @@ func (ix *Index) DeleteAll(ctx context.Context) ([]string, error) {
 		}
 		return []Event{{Kind: EventDeleteAll, IDs: ids}}, nil
 	})
+	ix.run.Store(nil)
 	if err != nil {
 		return nil, fmt.Errorf("index: delete all: %w", err)
 	}

@@ -18,7 +18,8 @@ type Message struct {
 	ID      string
 	Session string
 	// ReceivedAt orders the list ("received") and is what before: and
-	// after: compare with, to the millisecond.
+	// after: compare with, to the microsecond (through seq: messages
+	// that share a microsecond take the next free ones).
 	ReceivedAt time.Time
 	ClientIP   string
 	ClientPort int

@@ -294,7 +294,7 @@ func list(t *testing.T, ix *Index, q string) Page {
 }
 
 // TestArrivalOrder: "received" order is seq order, and seq follows
-// ReceivedAt even for messages that arrive in the same millisecond or
+// ReceivedAt even for messages that arrive in the same microsecond or
 // are indexed late.
 func TestArrivalOrder(t *testing.T) {
 	ctx := context.Background()
@@ -302,7 +302,7 @@ func TestArrivalOrder(t *testing.T) {
 	at := day(3)
 	var want []string
 	var batch []Message
-	// 300 messages in the same millisecond: a run of taken seqs.
+	// 300 messages in the same microsecond: a run of taken seqs.
 	for i := 0; i < 300; i++ {
 		m := Message{ID: idAt(at), ReceivedAt: at, Subject: fmt.Sprint(i)}
 		batch = append(batch, m)
@@ -311,8 +311,8 @@ func TestArrivalOrder(t *testing.T) {
 	if err := ix.PutMany(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	// One a millisecond later lands after the run; one older, indexed
-	// late, lands before it.
+	// One a millisecond (1000 seqs) later lands after the run; one
+	// older, indexed late, lands before it.
 	later := Message{ID: idAt(at.Add(time.Millisecond)), ReceivedAt: at.Add(time.Millisecond)}
 	older := Message{ID: idAt(at.Add(-time.Hour)), ReceivedAt: at.Add(-time.Hour)}
 	for _, m := range []Message{later, older} {
@@ -342,7 +342,7 @@ func TestArrivalOrder(t *testing.T) {
 		t.Errorf("re-put moved the message: %+v", p.Messages[1])
 	}
 	// A message without ReceivedAt is placed by the time in its ID.
-	if got := seqBase(Message{ID: idAt(day(9))}); got != day(9).UnixMilli() {
-		t.Errorf("seqBase from the ID = %d, want %d", got, day(9).UnixMilli())
+	if got := seqBase(Message{ID: idAt(day(9))}); got != day(9).UnixMicro() {
+		t.Errorf("seqBase from the ID = %d, want %d", got, day(9).UnixMicro())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 
 	"fakesmtp/internal/id"
 )
@@ -39,7 +40,7 @@ func (ix *Index) commit(ctx context.Context, ms []Message, del []string) (stored
 		stored, gone = nil, nil
 		var evs []Event
 		if len(ms) > 0 {
-			p, err := preparePut(ctx, tx)
+			p, err := preparePut(ctx, tx, &ix.run)
 			if err != nil {
 				return nil, err
 			}
@@ -64,6 +65,11 @@ func (ix *Index) commit(ctx context.Context, ms []Message, del []string) (stored
 		}
 		return evs, nil
 	})
+	if err != nil || len(gone) > 0 {
+		// A rolled-back put leaves the run with values that are free
+		// again, a delete may leave a hole in it: see seqRun.
+		ix.run.Store(nil)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,6 +78,7 @@ func (ix *Index) commit(ctx context.Context, ms []Message, del []string) (stored
 
 // putStmts are the statements of Put, prepared once per transaction.
 type putStmts struct {
+	run                       *atomic.Pointer[seqRun] // Index.run
 	find, taken, gap          *sql.Stmt
 	insMsg, insInfo           *sql.Stmt
 	updMsg, updInfo           *sql.Stmt
@@ -79,8 +86,8 @@ type putStmts struct {
 	labDel, labIns, storedTag *sql.Stmt
 }
 
-func preparePut(ctx context.Context, tx *sql.Tx) (*putStmts, error) {
-	p := &putStmts{}
+func preparePut(ctx context.Context, tx *sql.Tx, run *atomic.Pointer[seqRun]) (*putStmts, error) {
+	p := &putStmts{run: run}
 	var err error
 	prep := func(q string) *sql.Stmt {
 		if err != nil {
@@ -189,21 +196,71 @@ func (p *putStmts) put(ctx context.Context, m Message) (Message, error) {
 }
 
 // freeSeq returns base if no row has it, else the first free value after
-// the run of taken ones that starts at base. Runs are as long as the
-// number of messages received in the same few milliseconds.
+// the run of taken ones that starts at base. With seq in microseconds,
+// runs are short at any real rate of arrival (10,000 messages a second
+// are 100 µs apart on average); a burst within a few microseconds, or
+// files indexed late out of order, makes longer ones.
+//
+// The gap query walks the run, so a burst of n messages at the same time
+// would cost O(n) each. The run this Index last extended (p.run) skips
+// that walk: when base lies in it and the value after it is free, that
+// value is what the gap query would return. It is narrower than "the
+// last seq assigned + 1": a message indexed late, whose base collides
+// far below the newest seq, still gets the first gap after its own
+// time, not a place among the newest.
 func (p *putStmts) freeSeq(ctx context.Context, base int64) (int64, error) {
-	var one int
-	err := p.taken.QueryRowContext(ctx, base).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return base, nil
-	}
+	taken, err := p.isTaken(ctx, base)
 	if err != nil {
 		return 0, err
 	}
+	r := p.run.Load()
+	if !taken {
+		if r != nil && base == r.end+1 {
+			p.run.Store(&seqRun{start: r.start, end: base})
+		} else {
+			p.run.Store(&seqRun{start: base, end: base})
+		}
+		return base, nil
+	}
+	if r != nil && r.start <= base && base <= r.end {
+		// Checked all the same: another process (a `fakesmtp reindex`
+		// next to the server) may have taken it. Uniqueness never
+		// rests on the cache.
+		next := r.end + 1
+		taken, err := p.isTaken(ctx, next)
+		if err != nil {
+			return 0, err
+		}
+		if !taken {
+			p.run.Store(&seqRun{start: r.start, end: next})
+			return next, nil
+		}
+	}
 	var next int64
-	err = p.gap.QueryRowContext(ctx, base).Scan(&next)
-	return next, err
+	if err := p.gap.QueryRowContext(ctx, base).Scan(&next); err != nil {
+		return 0, err
+	}
+	// The gap query found base..next-1 taken, and next is about to be.
+	p.run.Store(&seqRun{start: base, end: next})
+	return next, nil
 }
+
+// isTaken reports whether a row has seq.
+func (p *putStmts) isTaken(ctx context.Context, seq int64) (bool, error) {
+	var one int
+	err := p.taken.QueryRowContext(ctx, seq).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// seqRun is a run of consecutive seq values, start to end, that this
+// Index assigned or found taken: all of them are taken, unless a
+// delete or a rolled-back transaction freed some since, which is why
+// those forget it (Index.run = nil). A stale run costs order, never
+// uniqueness: freeSeq still checks the value it returns.
+type seqRun struct{ start, end int64 }
 
 func (p *putStmts) labels(ctx context.Context, seq int64, kind int, values []string) error {
 	for _, v := range values {
@@ -223,17 +280,20 @@ func (p *putStmts) tags(ctx context.Context, seq int64) ([]string, error) {
 }
 
 // maxSeqBase keeps seq values, and the runs above them, far from int64
-// overflow whatever time a message claims (year 285,000 or so).
+// overflow whatever time a message claims: 2^53 µs is the year 2255 or
+// so, and a later ReceivedAt is placed there (its received_at column
+// keeps the real value).
 const maxSeqBase = 1 << 53
 
 // seqBase is the seq a message would like: its ReceivedAt in Unix
-// milliseconds, else the time in its ID.
+// microseconds (milliseconds before migration 0002), else the
+// millisecond time in its ID.
 func seqBase(m Message) int64 {
-	ms := m.ReceivedAt.UnixMilli()
+	us := m.ReceivedAt.UnixMicro()
 	if m.ReceivedAt.IsZero() {
-		ms = idMillis(m.ID)
+		us = idMillis(m.ID) * 1000
 	}
-	return min(max(ms, 0), maxSeqBase)
+	return min(max(us, 0), maxSeqBase)
 }
 
 // idMillis decodes the millisecond time in the first 10 characters of an

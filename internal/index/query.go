@@ -106,7 +106,7 @@ func (e *QueryError) Error() string {
 //	tag:N        the reader tagged the message N
 //	before:T     received before T; after:T received at or after T, where
 //	             T is a date (2026-01-02, midnight UTC) or an RFC 3339
-//	             date-time (2026-01-02T15:04:05+01:00), to the millisecond
+//	             date-time (2026-01-02T15:04:05+01:00), to the microsecond
 //
 // finding:, verdict: and tag: compare whole values, ignoring case.
 // Anything else is free text, searched in the full-text index over the

@@ -340,10 +340,11 @@ func (t term) sql() (string, []any) {
 			UNION ALL SELECT msg FROM labels WHERE kind = 1 AND value >= ? AND value < ?)`,
 			[]any{t.value, t.value + ":", t.value + ";"}
 	case termBefore:
-		// seq is the arrival time in milliseconds.
-		return `m.seq < ?`, []any{t.at.UnixMilli()}
+		// seq is the arrival time in microseconds (see seqBase): the
+		// range is on the primary key, no other index needed.
+		return `m.seq < ?`, []any{t.at.UnixMicro()}
 	case termAfter:
-		return `m.seq >= ?`, []any{t.at.UnixMilli()}
+		return `m.seq >= ?`, []any{t.at.UnixMicro()}
 	}
 	panic(fmt.Sprintf("index: term kind %d has no SQL", t.kind)) // a new kind was added to ParseQuery only
 }

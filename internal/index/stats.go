@@ -117,7 +117,7 @@ type TopEntry struct {
 
 // tops are the queries of Top's fields. ip and helo count sessions by
 // their start (Unix nanoseconds); sender_domain counts messages (the
-// MAIL FROM domain) by their arrival (seq, Unix milliseconds).
+// MAIL FROM domain) by their arrival (seq, Unix microseconds).
 var tops = map[string]string{
 	"ip": `SELECT client_ip, count(*) AS n FROM sessions WHERE start >= ? AND start < ? AND client_ip != ''
 		GROUP BY client_ip ORDER BY n DESC, client_ip LIMIT ?`,
@@ -142,8 +142,8 @@ func (ix *Index) Top(ctx context.Context, field string, from, to time.Time, n in
 	}
 	lo, hi := from.UnixNano(), to.UnixNano()
 	if field == "sender_domain" {
-		// Messages are ranged by seq, their arrival in milliseconds.
-		lo, hi = from.UnixMilli(), to.UnixMilli()
+		// Messages are ranged by seq, their arrival in microseconds.
+		lo, hi = from.UnixMicro(), to.UnixMicro()
 	}
 	rows, err := ix.r.QueryContext(ctx, q, lo, hi, n)
 	if err != nil {
