@@ -84,9 +84,15 @@ func New(deps Deps) *Server {
 	if deps.Index != nil {
 		s.routes(mux)
 	} else {
-		mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		// One pattern per method: a method-less "/api/" would conflict
+		// with the UI's "GET /" (each more specific in one way), and
+		// ServeMux refuses that with a panic.
+		off := func(w http.ResponseWriter, r *http.Request) {
 			apiError(w, http.StatusServiceUnavailable, "the message index is off (index = false)")
-		})
+		}
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			mux.HandleFunc(m+" /api/", off)
+		}
 	}
 	ui, _ := fs.Sub(assets, "ui")
 	mux.Handle("GET /", uiHandler(http.FileServerFS(ui)))

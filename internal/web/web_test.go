@@ -557,3 +557,35 @@ func TestHealthAndReady(t *testing.T) {
 		t.Errorf("readyz when ready: %d", resp.StatusCode)
 	}
 }
+
+// TestIndexOff: with index = false the web side still starts (the UI and
+// the health checks), and every API call says why it cannot answer.
+func TestIndexOff(t *testing.T) {
+	srv := web.New(web.Deps{Logger: slog.New(slog.DiscardHandler)})
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/api/v1/messages", http.StatusServiceUnavailable},
+		{"POST", "/api/v1/messages/read", http.StatusServiceUnavailable},
+		{"DELETE", "/api/v1/messages", http.StatusServiceUnavailable},
+		{"GET", "/", http.StatusOK},
+		{"GET", "/healthz", http.StatusOK},
+	} {
+		req, _ := http.NewRequest(c.method, ts.URL+c.path, strings.NewReader("{}"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s %s = %d, want %d", c.method, c.path, resp.StatusCode, c.want)
+		}
+		if c.want == http.StatusServiceUnavailable && !strings.Contains(string(body), "index is off") {
+			t.Errorf("%s %s body %q does not say the index is off", c.method, c.path, body)
+		}
+	}
+}
