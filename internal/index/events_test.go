@@ -37,14 +37,14 @@ func TestIndexPublishesCommittedChanges(t *testing.T) {
 		!reflect.DeepEqual(e.Message.Tags, []string{"important"}) {
 		t.Errorf("put event = %+v", e)
 	}
-	if err := ix.SetRead(ctx, true, m.ID); err != nil {
+	if _, err := ix.SetRead(ctx, true, m.ID); err != nil {
 		t.Fatal(err)
 	}
 	if e := next(t, ch); e.Kind != EventUpdate || !reflect.DeepEqual(e.IDs, []string{m.ID}) {
 		t.Errorf("read event = %+v", e)
 	}
 	// A no-op change publishes nothing: the next event is the delete.
-	ix.SetRead(ctx, true, m.ID)
+	ix.SetRead(ctx, true, m.ID) // no change: no event
 	if err := ix.Delete(ctx, m.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -311,7 +311,7 @@ func TestReconcile(t *testing.T) {
 	if err := ix.AddTags(ctx, a, "keep"); err != nil {
 		t.Fatal(err)
 	}
-	if err := ix.SetRead(ctx, true, a); err != nil {
+	if _, err := ix.SetRead(ctx, true, a); err != nil {
 		t.Fatal(err)
 	}
 	// Behind the indexer's back: one file deleted, one added, and one

@@ -96,12 +96,14 @@ func (ix *Index) DeleteAll(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-// SetRead sets the read mark of the given messages; IDs not in the index
-// are skipped.
-func (ix *Index) SetRead(ctx context.Context, read bool, ids ...string) error {
+// SetRead sets the read mark of the given messages and returns how many
+// changed: IDs not in the index, and messages already marked so, are
+// skipped and not counted.
+func (ix *Index) SetRead(ctx context.Context, read bool, ids ...string) (int, error) {
 	if len(ids) == 0 {
-		return nil
+		return 0, nil
 	}
+	var n int
 	err := ix.write(ctx, func(tx *sql.Tx) ([]Event, error) {
 		st, err := tx.PrepareContext(ctx, `UPDATE messages SET read = ? WHERE id = ? AND read != ?`)
 		if err != nil {
@@ -118,15 +120,16 @@ func (ix *Index) SetRead(ctx context.Context, read bool, ids ...string) error {
 				changed = append(changed, msgID)
 			}
 		}
+		n = len(changed)
 		if len(changed) == 0 {
 			return nil, nil
 		}
 		return []Event{{Kind: EventUpdate, IDs: changed}}, nil
 	})
 	if err != nil {
-		return fmt.Errorf("index: set read: %w", err)
+		return 0, fmt.Errorf("index: set read: %w", err)
 	}
-	return nil
+	return n, nil
 }
 
 // AddTags adds tags to a message (ErrNotFound if it is not indexed).

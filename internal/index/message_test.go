@@ -77,7 +77,7 @@ func TestPutKeepsReadAndTags(t *testing.T) {
 	if err := ix.Put(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	if err := ix.SetRead(ctx, true, m.ID); err != nil {
+	if _, err := ix.SetRead(ctx, true, m.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := ix.AddTags(ctx, m.ID, "keep"); err != nil {
@@ -237,7 +237,7 @@ func TestSetReadAndTags(t *testing.T) {
 	if p.Total != 5 || p.Unread != 4 {
 		t.Fatalf("counts = %d/%d, want 5/4", p.Total, p.Unread)
 	}
-	if err := ix.SetRead(ctx, true, ms["plain"].ID, ms["news"].ID, ms["cafe"].ID); err != nil {
+	if _, err := ix.SetRead(ctx, true, ms["plain"].ID, ms["news"].ID, ms["cafe"].ID); err != nil {
 		t.Fatal(err)
 	}
 	if p := list(t, ix, ""); p.Unread != 2 {
@@ -246,7 +246,7 @@ func TestSetReadAndTags(t *testing.T) {
 	if p := list(t, ix, "is:read"); p.Total != 3 {
 		t.Errorf("is:read = %d, want 3", p.Total)
 	}
-	if err := ix.SetRead(ctx, false, ms["cafe"].ID); err != nil {
+	if _, err := ix.SetRead(ctx, false, ms["cafe"].ID); err != nil {
 		t.Fatal(err)
 	}
 	if p := list(t, ix, ""); p.Unread != 3 {

@@ -232,11 +232,14 @@ func (s *Server) markMessages(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.deps.Index.SetRead(r.Context(), body.Read, body.IDs...); err != nil {
+	n, err := s.deps.Index.SetRead(r.Context(), body.Read, body.IDs...)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"updated": len(body.IDs)})
+	// Only the marks that changed: an unknown ID, or a message already
+	// so, is not counted.
+	writeJSON(w, http.StatusOK, map[string]int{"updated": n})
 }
 
 // lookup returns the index entry and the stored file of the {id} in the
@@ -375,7 +378,7 @@ func (s *Server) markMessage(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "no such message")
 		return
 	}
-	if err := s.deps.Index.SetRead(r.Context(), body.Read, msgID); err != nil {
+	if _, err := s.deps.Index.SetRead(r.Context(), body.Read, msgID); err != nil {
 		s.fail(w, r, err)
 		return
 	}
