@@ -28,11 +28,13 @@ type Indexer struct {
 	logger *slog.Logger
 
 	// Share, when between 0 and 1 and set before Run starts, is the
-	// most of one CPU Run takes while messages keep coming: after each
-	// batch it pauses in proportion to the batch's time. Under a flood
-	// the index then lags behind and catches up afterwards, instead of
+	// most of one CPU Run and Reconcile take during a flood (messages
+	// arriving at floodRate or more): after each batch they pause in
+	// proportion to the batch's time. The index then lags behind and
+	// catches up at full speed once the flood is over, instead of
 	// taking CPU from the SMTP sessions (intake first; the files are
-	// complete either way). 0 or 1 = no pause.
+	// complete either way). Below that rate the index keeps up in real
+	// time. 0 or 1 = no pause.
 	Share float64
 
 	// OnIndexed, when set before Run starts, is called with each message
@@ -43,6 +45,9 @@ type Indexer struct {
 
 	queue chan op
 	wake  chan struct{}
+	// arrivals counts the changes sent (Enqueue, Removed), queued or
+	// not: its growth during a batch tells a flood (flooded).
+	arrivals atomic.Uint64
 	// dirty says that a change may have been lost (the queue was full):
 	// Run reconciles the whole folder when it sees it.
 	dirty atomic.Bool
@@ -65,6 +70,13 @@ const (
 	// enough that the commit's cost is spread thin, small enough that
 	// a message shows up in the UI within one batch's time.
 	batchSize = 256
+	// floodRate, in changes a second, is where Share starts to count:
+	// a test suite's bursts and a trap's steady trickle stay below it
+	// and are indexed as they come; an SMTP flood (thousands a second)
+	// is above it.
+	floodRate = 100
+	// floodWindow is the shortest time flooded measures a rate over.
+	floodWindow = 100 * time.Millisecond
 	// retryDelay is the pause before Run retries after the index failed
 	// (disk full, a lock held elsewhere), so a lasting fault does not
 	// spin.
@@ -96,6 +108,7 @@ func (x *Indexer) Removed(ids ...string) {
 }
 
 func (x *Indexer) send(o op) {
+	x.arrivals.Add(1)
 	select {
 	case x.queue <- o:
 	default:
@@ -144,10 +157,10 @@ func (x *Indexer) Run(ctx context.Context) error {
 					break drain
 				}
 			}
-			began := time.Now()
+			began, seen := time.Now(), x.arrivals.Load()
 			err := x.apply(ctx, batch)
-			if len(x.queue) > 0 {
-				x.pause(ctx, time.Since(began))
+			if busy := time.Since(began); x.flooded(seen, busy) {
+				x.pause(ctx, busy)
 			}
 			if err != nil {
 				if ctx.Err() != nil {
@@ -164,6 +177,17 @@ func (x *Indexer) Run(ctx context.Context) error {
 			x.dirty.Store(true)
 		}
 	}
+}
+
+// flooded reports whether changes have arrived at floodRate or more
+// during a batch that took busy, since arrivals read seen. The rate is
+// taken over floodWindow at least, so that one message landing during
+// a batch of a millisecond is not a flood. The test is the arrival rate
+// and not the backlog: an indexer that runs unpaused takes enough CPU
+// from the sessions to keep up with the intake it slows down.
+func (x *Indexer) flooded(seen uint64, busy time.Duration) bool {
+	n := x.arrivals.Load() - seen
+	return float64(n) >= floodRate*max(busy, floodWindow).Seconds()
 }
 
 // pause waits after a batch that took busy, so that Run takes at most
@@ -300,14 +324,14 @@ func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int,
 	for len(add) > 0 || len(del) > 0 {
 		a, d := add[:min(batchSize, len(add))], del[:min(batchSize, len(del))]
 		add, del = add[len(a):], del[len(d):]
-		began := time.Now()
+		began, seen := time.Now(), x.arrivals.Load()
 		na, nd, err := x.index(ctx, a, d)
 		added, removed = added+na, removed+nd
 		if err != nil {
 			return added, removed, fmt.Errorf("index: reconcile: %w", err)
 		}
-		if len(add)+len(del) > 0 {
-			x.pause(ctx, time.Since(began))
+		if busy := time.Since(began); len(add)+len(del) > 0 && x.flooded(seen, busy) {
+			x.pause(ctx, busy)
 		}
 	}
 	if len(stale) > 0 {

@@ -363,3 +363,36 @@ func TestEnqueueNeverBlocks(t *testing.T) {
 	runIndexer(t, x)
 	waitPut(t, ch, msgID)
 }
+
+// TestFlooded: the indexer pauses (Share) only while changes arrive at
+// floodRate or more; a trickle, and the catch-up after a flood, run at
+// full speed.
+func TestFlooded(t *testing.T) {
+	f := newStoreFixture(t)
+	x := NewIndexer(newIndex(t), f.dir, slog.New(slog.DiscardHandler))
+	seen := x.arrivals.Load()
+	if x.flooded(seen, time.Second) {
+		t.Error("flooded with nothing arriving")
+	}
+	// floodRate × floodWindow = 10 changes: a short batch is measured
+	// over the window, so 9 arrivals in 1 ms are no flood.
+	for i := 0; i < 9; i++ {
+		x.Enqueue(idAt(day(1)))
+	}
+	if x.flooded(seen, time.Millisecond) {
+		t.Error("flooded by 9 arrivals during a 1 ms batch")
+	}
+	x.Removed(idAt(day(2)))
+	if !x.flooded(seen, time.Millisecond) {
+		t.Error("not flooded by 10 arrivals during a 1 ms batch")
+	}
+	if x.flooded(seen, time.Second) {
+		t.Error("flooded by 10 arrivals during a 1 s batch")
+	}
+	for i := 0; i <= queueSize; i++ {
+		x.Enqueue(idAt(day(4))) // past the queue: counted all the same
+	}
+	if !x.flooded(seen, time.Second) {
+		t.Error("an overflowing queue within a second is not a flood")
+	}
+}
