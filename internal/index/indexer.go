@@ -45,9 +45,10 @@ type Indexer struct {
 
 	queue chan op
 	wake  chan struct{}
-	// arrivals counts the changes sent (Enqueue, Removed), queued or
-	// not: its growth during a batch tells a flood (flooded).
+	// arrivals counts the messages enqueued, queued or not; flood
+	// measures their rate (flooded).
 	arrivals atomic.Uint64
+	flood    rateMeter
 	// dirty says that a change may have been lost (the queue was full):
 	// Run reconciles the whole folder when it sees it.
 	dirty atomic.Bool
@@ -75,8 +76,9 @@ const (
 	// and are indexed as they come; an SMTP flood (thousands a second)
 	// is above it.
 	floodRate = 100
-	// floodWindow is the shortest time flooded measures a rate over.
-	floodWindow = 100 * time.Millisecond
+	// floodWindow is the shortest time flooded measures a rate over:
+	// the throttle follows the intake within about that.
+	floodWindow = time.Second
 	// retryDelay is the pause before Run retries after the index failed
 	// (disk full, a lock held elsewhere), so a lasting fault does not
 	// spin.
@@ -97,7 +99,10 @@ func NewIndexer(ix *Index, storePath string, logger *slog.Logger) *Indexer {
 // Enqueue asks for the message file with the given ID to be indexed. It
 // never blocks: when the queue is full the index is marked dirty, and
 // Run reconciles the folder instead.
-func (x *Indexer) Enqueue(msgID string) { x.send(op{id: msgID}) }
+func (x *Indexer) Enqueue(msgID string) {
+	x.arrivals.Add(1)
+	x.send(op{id: msgID})
+}
 
 // Removed tells the indexer that these message files were deleted (by
 // retention pruning), without blocking.
@@ -108,7 +113,6 @@ func (x *Indexer) Removed(ids ...string) {
 }
 
 func (x *Indexer) send(o op) {
-	x.arrivals.Add(1)
 	select {
 	case x.queue <- o:
 	default:
@@ -157,10 +161,10 @@ func (x *Indexer) Run(ctx context.Context) error {
 					break drain
 				}
 			}
-			began, seen := time.Now(), x.arrivals.Load()
+			began := time.Now()
 			err := x.apply(ctx, batch)
-			if busy := time.Since(began); x.flooded(seen, busy) {
-				x.pause(ctx, busy)
+			if x.flooded(time.Now()) {
+				x.pause(ctx, time.Since(began))
 			}
 			if err != nil {
 				if ctx.Err() != nil {
@@ -179,15 +183,40 @@ func (x *Indexer) Run(ctx context.Context) error {
 	}
 }
 
-// flooded reports whether changes have arrived at floodRate or more
-// during a batch that took busy, since arrivals read seen. The rate is
-// taken over floodWindow at least, so that one message landing during
-// a batch of a millisecond is not a flood. The test is the arrival rate
-// and not the backlog: an indexer that runs unpaused takes enough CPU
-// from the sessions to keep up with the intake it slows down.
-func (x *Indexer) flooded(seen uint64, busy time.Duration) bool {
-	n := x.arrivals.Load() - seen
-	return float64(n) >= floodRate*max(busy, floodWindow).Seconds()
+// flooded reports whether messages are arriving at floodRate or more,
+// as measured over the last complete floodWindow (see rateMeter). It is
+// the arrival rate and not the backlog that tells: an indexer that runs
+// unpaused takes enough CPU from the sessions to keep up with the
+// intake it slows down.
+func (x *Indexer) flooded(now time.Time) bool {
+	return x.flood.rate(now, x.arrivals.Load()) >= floodRate
+}
+
+// rateMeter turns readings of a counter into its rate over windows of
+// floodWindow or longer. It is read after each batch, so a window ends
+// at the first reading after floodWindow: after an idle spell one long
+// window, which measures the idle rate, as it should.
+type rateMeter struct {
+	mu    sync.Mutex
+	start time.Time // of the current window; zero before the first reading
+	n0    uint64    // the count at start
+	last  float64   // per second, over the last complete window
+}
+
+// rate records the reading n at now and returns the rate of the last
+// complete window.
+func (m *rateMeter) rate(now time.Time, n uint64) float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.start.IsZero() {
+		m.start, m.n0 = now, n
+		return 0
+	}
+	if d := now.Sub(m.start); d >= floodWindow {
+		m.last = float64(n-m.n0) / d.Seconds()
+		m.start, m.n0 = now, n
+	}
+	return m.last
 }
 
 // pause waits after a batch that took busy, so that Run takes at most
@@ -306,7 +335,7 @@ func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int,
 	}
 	if len(stale) > 0 {
 		x.logger.Info("refilling the full-text index from the message files after a schema upgrade; "+
-			"until it is done, word searches miss those messages", "messages", len(stale))
+			"until it is done, searches on words, from:, to: and subject: leave those messages out", "messages", len(stale))
 	}
 	var add, del []string
 	for _, f := range files {
@@ -324,21 +353,27 @@ func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int,
 	for len(add) > 0 || len(del) > 0 {
 		a, d := add[:min(batchSize, len(add))], del[:min(batchSize, len(del))]
 		add, del = add[len(a):], del[len(d):]
-		began, seen := time.Now(), x.arrivals.Load()
+		began := time.Now()
 		na, nd, err := x.index(ctx, a, d)
 		added, removed = added+na, removed+nd
 		if err != nil {
 			return added, removed, fmt.Errorf("index: reconcile: %w", err)
 		}
-		if busy := time.Since(began); len(add)+len(del) > 0 && x.flooded(seen, busy) {
-			x.pause(ctx, busy)
+		if done := inSet(refill, a, d); len(done) > 0 {
+			// As it goes, so that a restart goes on from here.
+			if err := x.ix.clearStaleText(ctx, done); err != nil {
+				return added, removed, fmt.Errorf("index: reconcile: %w", err)
+			}
+		}
+		if len(add)+len(del) > 0 && x.flooded(time.Now()) {
+			x.pause(ctx, time.Since(began))
 		}
 	}
 	if len(stale) > 0 {
-		// Only now: a crash before this point finds the list whole at
-		// the next start and does the refill again, which is harmless.
-		// A stale ID whose file could not be read is dropped too: it
-		// was logged, and `fakesmtp reindex` tries every file again.
+		// Each batch took its own IDs off the list; what is left is
+		// in neither the folder nor the index. A stale ID whose file
+		// could not be read was dropped with its batch: it was
+		// logged, and `fakesmtp reindex` tries every file again.
 		if err := x.ix.clearStaleText(ctx, stale); err != nil {
 			return added, removed, fmt.Errorf("index: reconcile: %w", err)
 		}
@@ -348,6 +383,19 @@ func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int,
 		x.logger.Info("index reconciled with the store", "indexed", added, "removed", removed, "full", full)
 	}
 	return added, removed, nil
+}
+
+// inSet returns the elements of the lists that are in set.
+func inSet(set map[string]bool, lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		for _, v := range l {
+			if set[v] {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // listMessageFiles lists the message IDs in dir by the rule of

@@ -364,35 +364,39 @@ func TestEnqueueNeverBlocks(t *testing.T) {
 	waitPut(t, ch, msgID)
 }
 
-// TestFlooded: the indexer pauses (Share) only while changes arrive at
-// floodRate or more; a trickle, and the catch-up after a flood, run at
-// full speed.
+// TestFlooded: the indexer pauses (Share) only while messages arrive at
+// floodRate or more, measured over windows of floodWindow; a trickle,
+// and the catch-up after a flood, run at full speed.
 func TestFlooded(t *testing.T) {
 	f := newStoreFixture(t)
 	x := NewIndexer(newIndex(t), f.dir, slog.New(slog.DiscardHandler))
-	seen := x.arrivals.Load()
-	if x.flooded(seen, time.Second) {
-		t.Error("flooded with nothing arriving")
+	t0 := day(1)
+	at := func(d time.Duration) bool { return x.flooded(t0.Add(d)) }
+	enqueue := func(n int) {
+		for i := 0; i < n; i++ {
+			x.Enqueue(idAt(t0)) // past the queue's size: counted all the same
+		}
 	}
-	// floodRate × floodWindow = 10 changes: a short batch is measured
-	// over the window, so 9 arrivals in 1 ms are no flood.
-	for i := 0; i < 9; i++ {
-		x.Enqueue(idAt(day(1)))
+	if at(0) {
+		t.Error("flooded at the first reading")
 	}
-	if x.flooded(seen, time.Millisecond) {
-		t.Error("flooded by 9 arrivals during a 1 ms batch")
+	enqueue(floodRate / 2)
+	if at(500 * time.Millisecond) {
+		t.Error("flooded before a window is complete")
 	}
-	x.Removed(idAt(day(2)))
-	if !x.flooded(seen, time.Millisecond) {
-		t.Error("not flooded by 10 arrivals during a 1 ms batch")
+	if at(time.Second) {
+		t.Error("flooded at half the flood rate")
 	}
-	if x.flooded(seen, time.Second) {
-		t.Error("flooded by 10 arrivals during a 1 s batch")
+	x.Removed(idAt(t0)) // deletions (retention) are no intake
+	enqueue(floodRate * 3 / 2)
+	if !at(2 * time.Second) {
+		t.Error("not flooded at 1.5 times the flood rate")
 	}
-	for i := 0; i <= queueSize; i++ {
-		x.Enqueue(idAt(day(4))) // past the queue: counted all the same
+	if !at(2500 * time.Millisecond) {
+		t.Error("the flood forgotten within its window")
 	}
-	if !x.flooded(seen, time.Second) {
-		t.Error("an overflowing queue within a second is not a flood")
+	enqueue(floodRate * 5)
+	if at(13 * time.Second) {
+		t.Error("flooded after 10 s of little: the rate is over the whole idle spell")
 	}
 }

@@ -352,8 +352,10 @@ func TestMigrateSeqToMicroseconds(t *testing.T) {
 	if p := list(t, ix, "before:"+split); p.Total != 2 {
 		t.Errorf("before:%s = %d, want 2 (kangaroo, echidna1)", split, p.Total)
 	}
-	// The words are gone until the refill.
-	for _, q := range []string{"kangaroo", "echidna"} {
+	// The words are gone until the refill: positive and negated word
+	// terms both leave those messages out (a delete by "-kangaroo" must
+	// not take them for lack of words).
+	for _, q := range []string{"kangaroo", "echidna", "-kangaroo", "-from:nobody@example.org", "tag:keep -subject:zzz"} {
 		if p := list(t, ix, q); p.Total != 0 {
 			t.Errorf("%q before the refill: %d matches, want 0", q, p.Total)
 		}
