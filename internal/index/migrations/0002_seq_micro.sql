@@ -36,7 +36,8 @@ UPDATE labels SET msg = (-1 - msg) * 1000;
 -- it keeps no copy of the text to re-insert. It is emptied, and the
 -- messages whose words must be indexed again from their files are listed
 -- in fts_stale; Indexer.Reconcile does that and empties the list. Until
--- then a word search does not find them; every other filter does.
+-- then searches on words, from:, to: and subject: leave them out, negated
+-- ones too (search.go); every other filter finds them.
 INSERT INTO messages_fts(messages_fts) VALUES ('delete-all');
 
 CREATE TABLE fts_stale (
