@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -64,13 +63,9 @@ func exportCmd(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	cfg, _, err := loadSettings("export", rest, stderr)
-	if err == flag.ErrHelp {
-		return 0
-	}
-	if err != nil {
-		printProblems(stderr, err)
-		return 2
+	cfg, code := settings("export", rest, stderr)
+	if cfg == nil {
+		return code
 	}
 	st, err := store.New(store.Config{Path: cfg.StorePath}, discardLogger())
 	if err != nil {

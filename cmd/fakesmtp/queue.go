@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -59,13 +58,9 @@ func queueCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fakesmtp queue: %s needs message IDs or --all\n", action)
 		return 2
 	}
-	cfg, _, err := loadSettings("queue "+action, flags, stderr)
-	if err == flag.ErrHelp {
-		return 0
-	}
-	if err != nil {
-		printProblems(stderr, err)
-		return 2
+	cfg, code := settings("queue "+action, flags, stderr)
+	if cfg == nil {
+		return code
 	}
 	dir := cfg.QueuePath()
 	entries, err := relay.List(dir)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,13 +17,9 @@ import (
 //
 //	fakesmtp reindex [flags]
 func reindexCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, _, err := loadSettings("reindex", args, stderr)
-	if err == flag.ErrHelp {
-		return 0
-	}
-	if err != nil {
-		printProblems(stderr, err)
-		return 2
+	cfg, code := settings("reindex", args, stderr)
+	if cfg == nil {
+		return code
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ix, err := index.Open(ctx, cfg.IndexFile(), logger)

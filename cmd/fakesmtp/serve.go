@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,13 +34,9 @@ import (
 
 // serve runs the receiver until SIGINT or SIGTERM.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, _, err := loadSettings("serve", args, stderr)
-	if err == flag.ErrHelp {
-		return 0
-	}
-	if err != nil {
-		printProblems(stderr, err)
-		return 2
+	cfg, code := settings("serve", args, stderr)
+	if cfg == nil {
+		return code
 	}
 	if ps := config.CheckFiles(cfg); len(ps) > 0 {
 		printProblems(stderr, ps)
@@ -278,7 +273,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	summary := time.NewTicker(summaryInterval)
 	defer summary.Stop()
-	code := 0
+	code = 0
 loop:
 	for {
 		select {

@@ -9,8 +9,8 @@ import (
 	"fakesmtp/internal/config"
 )
 
-// loadSettings parses the flags of serve and check-config and loads the
-// settings. On failure it prints every problem and returns nil.
+// loadSettings parses the settings flags of a command (serve, check-config,
+// and the tools that work on serve's folders) and loads the settings.
 func loadSettings(name string, args []string, stderr io.Writer) (*config.Config, config.Provenance, error) {
 	fs := flag.NewFlagSet("fakesmtp "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -29,6 +29,21 @@ func loadSettings(name string, args []string, stderr io.Writer) (*config.Config,
 		Hostname: os.Hostname,
 		TempDir:  os.TempDir(),
 	})
+}
+
+// settings is loadSettings for the commands that just stop on a bad
+// configuration: nil and the exit code (0 after -help, 2 after the
+// problems are printed) when there is nothing to go on with.
+func settings(name string, args []string, stderr io.Writer) (*config.Config, int) {
+	cfg, _, err := loadSettings(name, args, stderr)
+	if err == flag.ErrHelp {
+		return nil, 0
+	}
+	if err != nil {
+		printProblems(stderr, err)
+		return nil, 2
+	}
+	return cfg, 0
 }
 
 // printProblems writes a config error as one problem per line.

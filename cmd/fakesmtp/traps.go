@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -65,13 +64,9 @@ func trapsCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	cfg, _, err := loadSettings("traps "+action, flags, stderr)
-	if err == flag.ErrHelp {
-		return 0
-	}
-	if err != nil {
-		printProblems(stderr, err)
-		return 2
+	cfg, code := settings("traps "+action, flags, stderr)
+	if cfg == nil {
+		return code
 	}
 	tc := trapsConfig(cfg)
 	tc.Mailboxes = "" // the CLI never matches recipients

@@ -125,8 +125,11 @@ func (s *session) finishMessage(ctx context.Context, env *store.Envelope, sw *st
 			s.srv.deps.Logger.Error("message not stored", "session", s.id, "id", env.ID, "err", err)
 			return smtp.ReplyStoreFailed
 		}
+		var path string // for the outputs and hooks, when there are any
+		if s.srv.deps.Outputs != nil || s.srv.deps.Hooks != nil {
+			path, _ = s.srv.deps.Store.FilePath(env.ID)
+		}
 		if out := s.srv.deps.Outputs; out != nil {
-			path, _ := s.srv.deps.Store.FilePath(env.ID)
 			if err := out.Deliver(ctx, path); err != nil {
 				// Not acknowledged, so not kept: the client's retry must
 				// not leave a second copy.
@@ -138,7 +141,6 @@ func (s *session) finishMessage(ctx context.Context, env *store.Envelope, sw *st
 		}
 		// The hooks of a message that is kept, recorded before its reply.
 		if h := s.srv.deps.Hooks; h != nil {
-			path, _ := s.srv.deps.Store.FilePath(env.ID)
 			if err := h.Pending(env.ID, path); err != nil {
 				s.srv.deps.Logger.Error("hook not recorded; it will not run", "session", s.id, "id", env.ID, "err", err)
 			} else {

@@ -365,6 +365,20 @@ func (s *Server) deleteMessage(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// indexedID returns the {id} of the path when the index has it, and
+// otherwise answers itself: 404, or the index's failure.
+func (s *Server) indexedID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	msgID := r.PathValue("id")
+	if _, err := s.deps.Index.Get(r.Context(), msgID); errors.Is(err, index.ErrNotFound) {
+		apiError(w, http.StatusNotFound, "no such message")
+		return "", false
+	} else if err != nil {
+		s.fail(w, r, err)
+		return "", false
+	}
+	return msgID, true
+}
+
 func (s *Server) markMessage(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Read bool `json:"read"`
@@ -373,9 +387,8 @@ func (s *Server) markMessage(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "body: "+err.Error())
 		return
 	}
-	msgID := r.PathValue("id")
-	if _, err := s.deps.Index.Get(r.Context(), msgID); err != nil {
-		apiError(w, http.StatusNotFound, "no such message")
+	msgID, ok := s.indexedID(w, r)
+	if !ok {
 		return
 	}
 	if _, err := s.deps.Index.SetRead(r.Context(), body.Read, msgID); err != nil {
@@ -394,9 +407,8 @@ func (s *Server) tagMessage(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "body: "+err.Error())
 		return
 	}
-	msgID := r.PathValue("id")
-	if _, err := s.deps.Index.Get(r.Context(), msgID); err != nil {
-		apiError(w, http.StatusNotFound, "no such message")
+	msgID, ok := s.indexedID(w, r)
+	if !ok {
 		return
 	}
 	if len(body.Add) > 0 {
