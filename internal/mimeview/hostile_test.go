@@ -149,3 +149,17 @@ func TestProblemsCapped(t *testing.T) {
 		t.Errorf("%d problems, last %q", len(m.Problems), m.Problems[len(m.Problems)-1])
 	}
 }
+
+// TestProblemInvalidBytesStayShort: go-message quotes a malformed part
+// header whole, and each run of invalid bytes in it becomes a 3-byte
+// U+FFFD, so the problem must be cut after the replacement to stay
+// within maxProblemLen. A CI fuzz run found this.
+func TestProblemInvalidBytesStayShort(t *testing.T) {
+	raw := "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n " +
+		strings.Repeat("\xffa", 200) + "\r\n\r\nbody\r\n--b--\r\n"
+	m := Parse([]byte(raw), Options{})
+	if len(m.Problems) == 0 {
+		t.Fatal("no problem reported for a malformed part header")
+	}
+	checkConsistent(t, []byte(raw), m, Options{})
+}

@@ -235,7 +235,9 @@ func (p *problems) add(format string, args ...any) {
 	// problems one short line of valid UTF-8, fit for a log or JSON.
 	s := fmt.Sprintf(format, args...)
 	s = strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
-	s = strings.ToValidUTF8(cutUTF8(s, maxProblemLen), "\uFFFD")
+	// Replace before cutting: each invalid byte grows to a 3-byte U+FFFD,
+	// so cutting first could leave the line over maxProblemLen.
+	s = cutUTF8(strings.ToValidUTF8(s, "\uFFFD"), maxProblemLen)
 	if p.seen[s] {
 		return
 	}
