@@ -21,7 +21,7 @@ func validDate(v string) bool {
 
 // plainDate reports whether s is exactly
 //
-//	[day-name ", "] 1*2DIGIT SP month SP 4DIGIT SP 2DIGIT ":" 2DIGIT [":" 2DIGIT] SP ("+" / "-") 4DIGIT
+//	[day-name ", "] 1*2DIGIT SP month SP 4DIGIT SP 2DIGIT ":" 2DIGIT [":" 2DIGIT] SP ("+" / "-") 4DIGIT [SP "(" 1*(ALPHA / DIGIT / SP) ")"]
 //
 // with every field in range: a strict subset of what mail.ParseDate
 // accepts (FuzzPlainDate checks that), so a false answer proves nothing
@@ -60,19 +60,39 @@ func plainDate(s string) bool {
 			return false
 		}
 	}
-	if len(s) != 6 || s[0] != ' ' || s[1] != '+' && s[1] != '-' {
+	if len(s) < 6 || s[0] != ' ' || s[1] != '+' && s[1] != '-' || !zoneComment(s[6:]) {
 		return false
 	}
 	zh, rest, ok := digits(s[2:4], 2, 2)
 	if !ok || rest != "" {
 		return false
 	}
-	zm, rest, ok := digits(s[4:], 2, 2)
+	zm, rest, ok := digits(s[4:6], 2, 2)
 	if !ok || rest != "" {
 		return false
 	}
 	return day >= 1 && day <= daysIn(month, year) && hour <= 23 && minute <= 59 && second <= 59 &&
 		zh <= 23 && zm <= 59
+}
+
+// zoneComment reports whether s, what follows the numeric zone, is
+// empty or the zone's name in a comment, " (UTC)", as Postfix, Go's
+// net/smtp users and many others write it (RFC 5322 3.3 allows CFWS
+// there). Only letters, digits and spaces: anything fancier is left to
+// ParseDate.
+func zoneComment(s string) bool {
+	if s == "" {
+		return true
+	}
+	if len(s) < 4 || s[0] != ' ' || s[1] != '(' || s[len(s)-1] != ')' {
+		return false
+	}
+	for _, c := range []byte(s[2 : len(s)-1]) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == ' ') {
+			return false
+		}
+	}
+	return true
 }
 
 // digits reads between min and max ASCII digits from the start of s.

@@ -15,14 +15,21 @@ var plainDateCases = []struct {
 	{"Tue, 29 Feb 2028 23:59:59 +0000", true},
 	{"29 Feb 2028 23:59 +1400", true},
 	{"Sun, 31 Dec 1999 00:00:00 +0100", true},
-	{"Thu, 29 Feb 2027 10:00:00 +0000", false},      // not a leap year
-	{"Thu, 31 Apr 2027 10:00:00 +0000", false},      // April has 30 days
-	{"Thu, 1 Apr 2027 24:00:00 +0000", false},       // hour
-	{"Thu, 1 Apr 2027 10:60:00 +0000", false},       // minute
-	{"Thu, 1 Apr 2027 10:00:60 +0000", false},       // leap second: ParseDate refuses it too
-	{"Thu, 1 Apr 2027 10:00:00 +0000 (UTC)", false}, // a comment: ParseDate decides
-	{"Thu, 1 Apr 2027 10:00:00 GMT", false},         // obs-zone: ParseDate decides
-	{"Thu, 1 Apr 27 10:00:00 +0000", false},         // two-digit year: ParseDate decides
+	{"Thu, 29 Feb 2027 10:00:00 +0000", false},     // not a leap year
+	{"Thu, 31 Apr 2027 10:00:00 +0000", false},     // April has 30 days
+	{"Thu, 1 Apr 2027 24:00:00 +0000", false},      // hour
+	{"Thu, 1 Apr 2027 10:60:00 +0000", false},      // minute
+	{"Thu, 1 Apr 2027 10:00:60 +0000", false},      // leap second: ParseDate refuses it too
+	{"Thu, 1 Apr 2027 10:00:00 +0000 (UTC)", true}, // smtp-source, Postfix
+	{"Thu, 1 Apr 2027 10:00:00 +0000 (Coordinated Universal Time)", true},
+	{"Thu, 1 Apr 2027 10:00:00 +0000 (UTC", false},
+	{"Thu, 1 Apr 2027 10:00:00 +0000 ()", false},
+	{"Thu, 1 Apr 2027 10:00:00 +0000(UTC)", false},
+	{"Thu, 1 Apr 2027 10:00:00 +0000 (a (nested) one)", false}, // ParseDate decides
+	{"Thu, 1 Apr 2027 10:00:00 +0000 (UTC) ", false},
+	{"Thu, 1 Apr 2027 10:00:00 +0000 (U\\TC)", false},
+	{"Thu, 1 Apr 2027 10:00:00 GMT", false}, // obs-zone: ParseDate decides
+	{"Thu, 1 Apr 27 10:00:00 +0000", false}, // two-digit year: ParseDate decides
 	{"Thx, 1 Apr 2027 10:00:00 +0000", false},
 	{"Thu, 1 Apc 2027 10:00:00 +0000", false},
 	{"Thu, 1 anF 2027 10:00:00 +0000", false},
