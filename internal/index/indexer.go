@@ -238,6 +238,33 @@ func (x *Indexer) pause(ctx context.Context, busy time.Duration) {
 func (x *Indexer) apply(ctx context.Context, batch []op) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	return x.applyLocked(ctx, batch)
+}
+
+// applyQueued indexes, in one batch, the changes queued so far (at most
+// batchSize of them). Reconcile calls it between its own batches, so that
+// a long reconcile (the first start on a large store, the refill after a
+// schema upgrade, `fakesmtp reindex`) does not keep new mail out of the
+// index and the UI until it ends. x.mu is held.
+func (x *Indexer) applyQueued(ctx context.Context) error {
+	var batch []op
+drain:
+	for len(batch) < batchSize {
+		select {
+		case o := <-x.queue:
+			batch = append(batch, o)
+		default:
+			break drain
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return x.applyLocked(ctx, batch)
+}
+
+// applyLocked is apply with x.mu held.
+func (x *Indexer) applyLocked(ctx context.Context, batch []op) error {
 	last := make(map[string]bool, len(batch)) // ID -> removed
 	var order []string
 	for _, o := range batch {
@@ -364,6 +391,12 @@ func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int,
 			if err := x.ix.clearStaleText(ctx, done); err != nil {
 				return added, removed, fmt.Errorf("index: reconcile: %w", err)
 			}
+		}
+		// Live mail first: a change queued now is newer than this
+		// listing, and the reconcile that follows may put it again
+		// (an update, which keeps it as it is).
+		if err := x.applyQueued(ctx); err != nil {
+			return added, removed, fmt.Errorf("index: reconcile: %w", err)
 		}
 		if len(add)+len(del) > 0 && x.flooded(time.Now()) {
 			x.pause(ctx, time.Since(began))

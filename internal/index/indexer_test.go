@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -398,5 +399,31 @@ func TestFlooded(t *testing.T) {
 	enqueue(floodRate * 5)
 	if at(13 * time.Second) {
 		t.Error("flooded after 10 s of little: the rate is over the whole idle spell")
+	}
+}
+
+// TestReconcileLetsLiveMailIn: a message the sessions queue while a long
+// reconcile runs is indexed between the reconcile's batches, not after
+// its last one.
+func TestReconcileLetsLiveMailIn(t *testing.T) {
+	f := newStoreFixture(t)
+	ix := newIndex(t)
+	x := NewIndexer(ix, f.dir, slog.New(slog.DiscardHandler))
+	for range 2*batchSize + 10 {
+		f.write(rawHTML)
+	}
+	live := f.write(rawMultipart) // the newest: the reconcile's last batch
+	x.Enqueue(live)
+	var order []string
+	x.OnIndexed = func(m Message) { order = append(order, m.ID) }
+	added, _, err := x.Reconcile(context.Background(), false)
+	if err != nil || added != 2*batchSize+11 {
+		t.Fatalf("Reconcile = %d, %v", added, err)
+	}
+	if i := slices.Index(order, live); i < 0 || i > batchSize {
+		t.Errorf("the queued message was indexed in position %d of %d, want right after the first batch", i, len(order))
+	}
+	if len(x.queue) != 0 {
+		t.Errorf("%d changes left in the queue", len(x.queue))
 	}
 }
