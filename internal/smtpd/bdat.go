@@ -1,11 +1,13 @@
 package smtpd
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"strconv"
 	"strings"
 
+	"fakesmtp/internal/diagnose"
 	"fakesmtp/internal/smtp"
 	"fakesmtp/internal/store"
 )
@@ -22,6 +24,11 @@ type bdatState struct {
 	storeErr error
 	size     int64
 	tooBig   bool
+	// head holds the message's first headerPeek bytes, across chunks,
+	// until the header checks have run on them (start): their findings
+	// go into the file's annotation headers, as for DATA.
+	head    bytes.Buffer
+	started bool
 }
 
 // abort drops the message being received.
@@ -70,25 +77,17 @@ func (s *session) bdatCmd(ctx context.Context, cmd smtp.Command) smtp.Reply {
 		refusal = sequence[smtp.VerbData][s.state]
 	}
 	if refusal.IsZero() && s.bdat == nil {
-		b := &bdatState{env: s.envelope()}
-		// The session's findings so far; the message's own header checks
-		// need its first bytes before the file exists, which BDAT's
-		// streaming does not wait for.
-		b.env.Extra = append(b.env.Extra, s.findingHeaders(nil)...)
-		if s.cfg.StoreData {
-			b.sw, b.storeErr = s.srv.deps.Store.Create(ctx, b.env)
-		}
-		s.bdat = b
+		s.bdat = &bdatState{env: s.envelope()}
 	}
 	// The chunk goes to the store unless the message is refused; a write
 	// error is kept for the end (the reply comes after the last chunk),
 	// and the chunk is still read to its end.
 	sink := &chunkSink{}
-	if b := s.bdat; refusal.IsZero() && !b.tooBig && b.storeErr == nil && b.sw != nil {
+	if b := s.bdat; refusal.IsZero() && !b.tooBig && b.storeErr == nil {
 		if size > s.cfg.MaxDataSize-b.size { // (no overflow: both are <= MaxDataSize)
 			b.tooBig = true
 		} else {
-			sink.w = b.sw
+			sink.w = bdatWriter{ctx: ctx, s: s, b: b}
 		}
 	}
 	s.dc.idle.Store(int64(s.timeout()))
@@ -118,7 +117,47 @@ func (s *session) bdatCmd(ctx context.Context, cmd smtp.Command) smtp.Reply {
 	s.bdat = nil
 	defer s.reset()
 	defer b.abort()
+	if !b.started && !b.tooBig {
+		s.startBDAT(ctx, b) // a message shorter than headerPeek
+	}
 	return s.finishMessage(ctx, b.env, b.sw, b.storeErr, b.tooBig, smtp.DataStats{Bytes: b.size})
+}
+
+// startBDAT runs the header checks on the first bytes of a BDAT message
+// and creates its file with them, its annotations complete.
+func (s *session) startBDAT(ctx context.Context, b *bdatState) {
+	b.started = true
+	msg := diagnose.Message(b.head.Bytes(), s.tx.smtputf8)
+	s.messageFindings(msg)
+	b.env.Extra = append(b.env.Extra, s.findingHeaders(msg)...)
+	if s.cfg.StoreData {
+		b.sw, b.storeErr = s.srv.deps.Store.CreateWith(ctx, b.env, b.head.Bytes())
+	}
+	b.head = bytes.Buffer{}
+}
+
+// bdatWriter takes a BDAT message's octets: into bdatState.head until
+// headerPeek bytes are there, then into the file (none when store_data
+// is off).
+type bdatWriter struct {
+	ctx context.Context
+	s   *session
+	b   *bdatState
+}
+
+func (w bdatWriter) Write(p []byte) (int, error) {
+	b := w.b
+	if !b.started {
+		b.head.Write(p)
+		if b.head.Len() >= headerPeek {
+			w.s.startBDAT(w.ctx, b)
+		}
+		return len(p), nil
+	}
+	if b.sw == nil || b.storeErr != nil {
+		return len(p), nil
+	}
+	return b.sw.Write(p)
 }
 
 // chunkSink passes chunk octets to w (nil: drops them) and remembers the

@@ -141,3 +141,52 @@ func TestBDATSizeDoesNotWrap(t *testing.T) {
 		t.Fatal("oversized BDAT left a file")
 	}
 }
+
+// A BDAT message gets the same header checks as a DATA one, however its
+// header section is cut into chunks, and is stored byte for byte also
+// when it is larger than what is held back for the checks.
+func TestBDATFindings(t *testing.T) {
+	cfg := devConfig()
+	cfg.Chunking = true
+	cfg.FindingHeaders = true
+	e := start(t, cfg)
+	c := e.dial()
+	c.Expect("EHLO x.example", 250)
+	body := strings.Repeat("0123456789abcdef", 9000) // 144,000 octets: past the held-back head
+	msg := "Subject: no date, no from\r\n\r\n" + body
+	chunks := []string{msg[:7], msg[7:70000], msg[70000:]}
+	c.Expect("MAIL FROM:<a@b.example>", 250)
+	c.Expect("RCPT TO:<c@d.example>", 250)
+	for i, ch := range chunks {
+		last := ""
+		if i == len(chunks)-1 {
+			last = " LAST"
+		}
+		c.Send(fmt.Sprintf("BDAT %d%s\r\n%s", len(ch), last, ch))
+		if r := c.Read(); r.Code != 250 {
+			t.Fatalf("chunk %d: %v", i, r)
+		}
+	}
+	m := e.messages()[0]
+	if string(m.body) != msg {
+		t.Fatalf("stored %d octets, sent %d", len(m.body), len(msg))
+	}
+	got := strings.Join(m.env.Extra, "\n")
+	for _, code := range []string{"missing-date", "missing-from", "missing-message-id"} {
+		if !strings.Contains(got, "X-FakeSMTP-Finding: "+code+": ") {
+			t.Errorf("no finding %s in:\n%s", code, got)
+		}
+	}
+	// A short clean message in one chunk: no findings, stored as sent.
+	clean := "Date: Sat, 28 Nov 2026 20:00:00 +0000\r\nFrom: a@b.example\r\nMessage-ID: <1@b.example>\r\n\r\nok\r\n"
+	c.Expect("MAIL FROM:<a@b.example>", 250)
+	c.Expect("RCPT TO:<c@d.example>", 250)
+	c.Send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(clean), clean))
+	if r := c.Read(); r.Code != 250 {
+		t.Fatal(r)
+	}
+	m = e.messages()[1]
+	if string(m.body) != clean || len(m.env.Extra) != 0 {
+		t.Fatalf("clean message: %q, findings %q", m.body, m.env.Extra)
+	}
+}
