@@ -151,16 +151,7 @@ func (x *Indexer) Run(ctx context.Context) error {
 		case o := <-x.queue:
 			// Whatever queued up while the last batch committed goes in
 			// this one: batches grow with the load.
-			batch := []op{o}
-		drain:
-			for len(batch) < batchSize {
-				select {
-				case o := <-x.queue:
-					batch = append(batch, o)
-				default:
-					break drain
-				}
-			}
+			batch := x.drain([]op{o})
 			began := time.Now()
 			err := x.apply(ctx, batch)
 			if x.flooded(time.Now()) {
@@ -247,20 +238,25 @@ func (x *Indexer) apply(ctx context.Context, batch []op) error {
 // schema upgrade, `fakesmtp reindex`) does not keep new mail out of the
 // index and the UI until it ends. x.mu is held.
 func (x *Indexer) applyQueued(ctx context.Context) error {
-	var batch []op
-drain:
+	batch := x.drain(nil)
+	if len(batch) == 0 {
+		return nil
+	}
+	return x.applyLocked(ctx, batch)
+}
+
+// drain appends to batch the changes queued now, without waiting, up to
+// batchSize in all.
+func (x *Indexer) drain(batch []op) []op {
 	for len(batch) < batchSize {
 		select {
 		case o := <-x.queue:
 			batch = append(batch, o)
 		default:
-			break drain
+			return batch
 		}
 	}
-	if len(batch) == 0 {
-		return nil
-	}
-	return x.applyLocked(ctx, batch)
+	return batch
 }
 
 // applyLocked is apply with x.mu held.
