@@ -25,7 +25,7 @@ type bdatState struct {
 	size     int64
 	tooBig   bool
 	// head holds the message's first headerPeek bytes, across chunks,
-	// until the header checks have run on them (start): their findings
+	// until the header checks have run on them (startBDAT): their findings
 	// go into the file's annotation headers, as for DATA.
 	head    bytes.Buffer
 	started bool
