@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -67,7 +68,7 @@ func exportCmd(args []string, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
-	st, err := store.New(store.Config{Path: cfg.StorePath}, discardLogger())
+	st, err := store.Open(cfg.StorePath, discardLogger())
 	if err != nil {
 		fmt.Fprintf(stderr, "fakesmtp export: %v\n", err)
 		return 1
@@ -108,13 +109,16 @@ func export(st *store.Store, ids []string, from time.Time, format, to string) (i
 	}
 	n := 0
 	for _, msgID := range ids {
-		path, err := st.Locate(msgID)
-		if err != nil {
+		data, path, err := store.ReadID(st.Path(), msgID)
+		if errors.Is(err, os.ErrNotExist) {
 			continue // pruned or deleted meanwhile
 		}
-		env, body, err := store.ReadFile(path)
 		if err != nil {
 			return n, err
+		}
+		env, body, err := store.Read(data)
+		if err != nil {
+			return n, fmt.Errorf("%s: %w", path, err)
 		}
 		if env.ReceivedAt.Before(from) {
 			continue
@@ -122,7 +126,7 @@ func export(st *store.Store, ids []string, from time.Time, format, to string) (i
 		if mbox != nil {
 			err = outputs.WriteMbox(mbox, env, body)
 		} else {
-			err = set.Deliver(context.Background(), path)
+			err = set.DeliverData(context.Background(), path, data)
 		}
 		if err != nil {
 			return n, err

@@ -139,7 +139,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var outs smtpd.Outputs
 	if cfg.Has("pickup") || cfg.Has("maildir") || cfg.Has("relay") {
-		ocfg := outputs.Config{KeepEML: cfg.Has("eml"), Hostname: cfg.Hostname, MaildirPerRecipient: cfg.MaildirPerRecipient}
+		ocfg := outputs.Config{KeepEML: cfg.Has("eml"), Hostname: cfg.Hostname, MaildirPerRecipient: cfg.MaildirPerRecipient,
+			Logger: appLog.With("part", "outputs")}
 		if cfg.Has("relay") {
 			q, stop, err := startRelay(ctx, cfg, appLog.With("part", "relay"))
 			if err != nil {

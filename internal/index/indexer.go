@@ -292,10 +292,14 @@ func (x *Indexer) applyLocked(ctx context.Context, batch []op) error {
 func (x *Indexer) index(ctx context.Context, add, del []string) (int, int, error) {
 	puts := make([]Message, 0, len(add))
 	for _, i := range add {
+		// ReadID, not a look-up and then a read: a compaction between
+		// the two would make a message that exists look deleted.
 		var m Message
-		path, err := store.LocateIn(x.dir, i)
+		data, path, err := store.ReadID(x.dir, i)
 		if err == nil {
-			m, err = FromFile(path)
+			if m, err = FromData(data); err != nil {
+				err = fmt.Errorf("%s: %w", path, err)
+			}
 		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -455,6 +459,16 @@ func listMessageFiles(dir string) ([]string, error) {
 // as the client sent it.
 func FromFile(path string) (Message, error) {
 	env, raw, err := store.ReadFile(path)
+	if err != nil {
+		return Message{}, err
+	}
+	return fromEnvelope(env, raw), nil
+}
+
+// FromData is FromFile of a message file already read (its plain form,
+// as store.ReadID returns it).
+func FromData(data []byte) (Message, error) {
+	env, raw, err := store.Read(data)
 	if err != nil {
 		return Message{}, err
 	}

@@ -21,27 +21,36 @@ func makeMaildir(dir string) error {
 }
 
 // maildir delivers the message into the shared Maildir, or into one per
-// recipient.
-func (s *Set) maildir(env *store.Envelope, received string, body []byte) error {
+// recipient, and returns the files it wrote (also those written before
+// an error, for Deliver to take back).
+func (s *Set) maildir(env *store.Envelope, received string, body []byte) ([]string, error) {
 	if !s.cfg.MaildirPerRecipient {
-		return s.deliverMaildir(s.cfg.MaildirPath, env, "", received, body)
+		f, err := s.deliverMaildir(s.cfg.MaildirPath, env, "", received, body)
+		if err != nil {
+			return nil, err
+		}
+		return []string{f}, nil
 	}
+	var written []string
 	for _, r := range env.RcptTo {
 		dir := RecipientDir(s.cfg.MaildirPath, r)
 		if err := makeMaildir(dir); err != nil {
-			return err
+			return written, err
 		}
-		if err := s.deliverMaildir(dir, env, r, received, body); err != nil {
-			return err
+		f, err := s.deliverMaildir(dir, env, r, received, body)
+		if err != nil {
+			return written, err
 		}
+		written = append(written, f)
 	}
-	return nil
+	return written, nil
 }
 
 // deliverMaildir writes one message the Maildir way: into tmp/, flushed,
 // then renamed into new/ (the Maildir specification's delivery protocol),
-// and new/ flushed so the name survives a crash.
-func (s *Set) deliverMaildir(dir string, env *store.Envelope, rcpt, received string, body []byte) error {
+// and new/ flushed so the name survives a crash. It returns the file's
+// path in new/.
+func (s *Set) deliverMaildir(dir string, env *store.Envelope, rcpt, received string, body []byte) (string, error) {
 	// Unique per the Maildir spec: time, a part unique on this host (the
 	// message ID, itself unique across restarts), and the host name.
 	now := s.now()
@@ -55,14 +64,19 @@ func (s *Set) deliverMaildir(dir string, env *store.Envelope, rcpt, received str
 	b.WriteString(received)
 	data := append([]byte(b.String()), body...)
 	tmp := filepath.Join(dir, "tmp", name)
+	final := filepath.Join(dir, "new", name+":2,")
 	if err := safeio.WriteNew(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("outputs: maildir: %w", err)
+		return "", fmt.Errorf("outputs: maildir: %w", err)
 	}
-	if err := safeio.Rename(tmp, filepath.Join(dir, "new", name+":2,")); err != nil {
+	if err := safeio.Rename(tmp, final); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("outputs: maildir: %w", err)
+		return "", fmt.Errorf("outputs: maildir: %w", err)
 	}
-	return safeio.SyncDir(filepath.Join(dir, "new"))
+	if err := safeio.SyncDir(filepath.Join(dir, "new")); err != nil {
+		os.Remove(final)
+		return "", fmt.Errorf("outputs: maildir: %w", err)
+	}
+	return final, nil
 }
 
 // RecipientDir is the Maildir of one recipient under root:

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,9 @@ type Config struct {
 	Hostname string
 	// Relay queues the message for a smarthost; nil = no relay output.
 	Relay Spooler
+	// Logger hears of what does not fail a delivery but should not go
+	// unsaid; nil = discarded.
+	Logger *slog.Logger
 }
 
 // Spooler takes a message durably for later, asynchronous delivery (the
@@ -76,39 +80,76 @@ func New(cfg Config, now func() time.Time) (*Set, error) {
 }
 
 // Deliver hands the message stored at path (a store file) to every
-// output. An error means the message must not be acknowledged; the
-// caller then removes the store file too, so a retry leaves no copy.
+// output. An error means the message must not be acknowledged: what the
+// outputs before the failing one wrote is taken back, and the caller
+// removes the store file, so that the client's retry leaves no second
+// copy.
 func (s *Set) Deliver(ctx context.Context, path string) error {
 	data, err := store.ReadMessage(path)
 	if err != nil {
 		return fmt.Errorf("outputs: %w", err)
 	}
+	return s.DeliverData(ctx, path, data)
+}
+
+// DeliverData is Deliver of a message already read: data is the plain
+// form of the store file at path (store.ReadMessage, store.ReadID).
+func (s *Set) DeliverData(ctx context.Context, path string, data []byte) error {
 	env, body, err := store.Read(data)
 	if err != nil {
 		return fmt.Errorf("outputs: %s: %w", path, err)
 	}
 	received := receivedLine(data)
+	// The files written so far, removed again if a later output fails.
+	// A pickup service or a Maildir reader may have taken one already:
+	// that copy cannot be called back, the rest is.
+	var written []string
+	undo := func() {
+		for _, f := range written {
+			if os.Remove(f) == nil {
+				safeio.SyncDir(filepath.Dir(f))
+			}
+		}
+	}
 	if s.cfg.PickupPath != "" {
-		if err := s.pickup(env, received, body); err != nil {
+		f, err := s.pickup(env, received, body)
+		if err != nil {
 			return err
 		}
+		written = append(written, f)
 	}
 	if s.cfg.MaildirPath != "" {
-		if err := s.maildir(env, received, body); err != nil {
+		fs, err := s.maildir(env, received, body)
+		written = append(written, fs...)
+		if err != nil {
+			undo()
 			return err
 		}
 	}
+	// The relay comes last: a spooled message is on its way, and there is
+	// nothing after it that could fail and need it taken back.
 	if s.cfg.Relay != nil {
 		if err := s.cfg.Relay.Spool(env, received, body); err != nil {
+			undo()
 			return err
 		}
 	}
 	if !s.cfg.KeepEML {
-		if err := os.Remove(path); err != nil {
-			return fmt.Errorf("outputs: remove %s: %w", path, err)
+		// Every output has the message now. A store file that cannot be
+		// removed is an extra copy, not a reason to refuse a message the
+		// outputs (and the relay) already took.
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.logger().Warn("store file not removed after the outputs took the message", "file", path, "err", err)
 		}
 	}
 	return nil
+}
+
+func (s *Set) logger() *slog.Logger {
+	if s.cfg.Logger != nil {
+		return s.cfg.Logger
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // receivedLine returns the Received header fakesmtp wrote into the store
@@ -151,15 +192,21 @@ func PickupContent(env *store.Envelope, received string, body []byte) []byte {
 	return append([]byte(b.String()), body...)
 }
 
-func (s *Set) pickup(env *store.Envelope, received string, body []byte) error {
+// pickup writes the pickup file and returns its path.
+func (s *Set) pickup(env *store.Envelope, received string, body []byte) (string, error) {
 	data := PickupContent(env, received, body)
 	tmp := filepath.Join(pickupTmp(s.cfg.PickupPath), env.ID+".eml")
+	final := filepath.Join(s.cfg.PickupPath, env.ID+".eml")
 	if err := safeio.WriteNew(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("outputs: pickup: %w", err)
+		return "", fmt.Errorf("outputs: pickup: %w", err)
 	}
-	if err := safeio.Rename(tmp, filepath.Join(s.cfg.PickupPath, env.ID+".eml")); err != nil {
+	if err := safeio.Rename(tmp, final); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("outputs: pickup: %w", err)
+		return "", fmt.Errorf("outputs: pickup: %w", err)
 	}
-	return safeio.SyncDir(s.cfg.PickupPath)
+	if err := safeio.SyncDir(s.cfg.PickupPath); err != nil {
+		os.Remove(final)
+		return "", fmt.Errorf("outputs: pickup: %w", err)
+	}
+	return final, nil
 }

@@ -2,6 +2,7 @@ package outputs
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -93,4 +94,69 @@ func TestRecipientDirStaysInside(t *testing.T) {
 			t.Errorf("RecipientDir(%q) = %s", r, d)
 		}
 	}
+}
+
+// spoolFunc is a relay Spooler for tests.
+type spoolFunc func(env *store.Envelope, received string, body []byte) error
+
+func (f spoolFunc) Spool(env *store.Envelope, received string, body []byte) error {
+	return f(env, received, body)
+}
+
+// When an output fails the client gets 451 and will send the message
+// again: what the outputs before it wrote is taken back, so the retry
+// leaves no second copy.
+func TestDeliverFailureTakesBackCopies(t *testing.T) {
+	newDirs := func(t *testing.T) (pickup, root string) {
+		return filepath.Join(t.TempDir(), "Pickup"), t.TempDir()
+	}
+	left := func(t *testing.T, pickup, root string, id string) []string {
+		var out []string
+		if _, err := os.Stat(filepath.Join(pickup, id+".eml")); err == nil {
+			out = append(out, "pickup/"+id+".eml")
+		}
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				out = append(out, p)
+			}
+			return nil
+		})
+		return out
+	}
+	t.Run("second recipient's Maildir", func(t *testing.T) {
+		path, env := stored(t, "s@example.org", []string{"a@example.org", "b@example.net"}, "Subject: m\r\n\r\nhi\r\n")
+		pickup, root := newDirs(t)
+		// The second recipient's Maildir cannot be created.
+		if err := os.WriteFile(filepath.Join(root, "example.net"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(Config{PickupPath: pickup, MaildirPath: root, MaildirPerRecipient: true, Hostname: "mx"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Deliver(context.Background(), path); err == nil {
+			t.Fatal("Deliver succeeded")
+		}
+		if l := left(t, pickup, root, env.ID); len(l) != 1 || filepath.Base(l[0]) != "example.net" {
+			t.Errorf("copies kept after the failure: %v", l)
+		}
+	})
+	t.Run("relay", func(t *testing.T) {
+		path, env := stored(t, "s@example.org", []string{"a@example.org"}, "Subject: m\r\n\r\nhi\r\n")
+		pickup, root := newDirs(t)
+		relay := spoolFunc(func(*store.Envelope, string, []byte) error { return errors.New("queue full") })
+		s, err := New(Config{PickupPath: pickup, MaildirPath: root, Hostname: "mx", Relay: relay}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Deliver(context.Background(), path); err == nil {
+			t.Fatal("Deliver succeeded")
+		}
+		if l := left(t, pickup, root, env.ID); len(l) != 0 {
+			t.Errorf("copies kept after the failure: %v", l)
+		}
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("the store file is the caller's to remove: %v", err)
+		}
+	})
 }

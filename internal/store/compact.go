@@ -71,6 +71,35 @@ func LocateIn(root, msgID string) (string, error) {
 	return "", fmt.Errorf("store: message %s: %w", msgID, os.ErrNotExist)
 }
 
+// ReadID returns the plain form of the message file of msgID (see
+// ReadMessage) and the path it was read from, whichever form the file is
+// in. It tries the forms in the order a compaction makes them (plain,
+// then compressed or deduplicated) and goes on to the next when one is
+// gone by the time it is read: a compaction puts the compact form in
+// place before it removes the plain file, so a message that exists is
+// always found, where a Locate followed by a read could miss it. The
+// error wraps os.ErrNotExist only when no form exists.
+func ReadID(root, msgID string) ([]byte, string, error) {
+	if !id.Valid(msgID) {
+		return nil, "", fmt.Errorf("store: invalid message id %q: %w", msgID, os.ErrNotExist)
+	}
+	for _, ext := range []string{Ext, ExtZstd, ExtRef} {
+		p := filepath.Join(root, msgID+ext)
+		data, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err == nil {
+			data, err = decode(p, data)
+		}
+		if err != nil {
+			return nil, p, fmt.Errorf("store: read %s: %w", p, err)
+		}
+		return data, p, nil
+	}
+	return nil, "", fmt.Errorf("store: message %s: %w", msgID, os.ErrNotExist)
+}
+
 // zstdMagic starts every zstd frame (RFC 8878 3.1.1).
 var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 
@@ -134,9 +163,23 @@ func (s *Store) Compact(c Compaction, now time.Time, skip func(id string) bool, 
 		if err != nil || now.Sub(fi.ModTime()) < c.MinAge {
 			continue
 		}
-		after, shared, err := s.compactOne(msgID, plain, c, enc)
+		after, shared, err := s.compactOne(msgID, plain, c, enc, fi.ModTime())
+		if errors.Is(err, os.ErrNotExist) {
+			continue // deleted or pruned meanwhile
+		}
 		if err != nil {
 			return res, err
+		}
+		// A delete (Remove, pruning) that took the plain file while the
+		// compact form was being written did not see that form: take it
+		// back, or the deleted message would come back. A delete after
+		// this check removes every form itself.
+		if _, err := os.Lstat(plain); errors.Is(err, os.ErrNotExist) {
+			if err := s.Remove(msgID); err != nil {
+				return res, err
+			}
+			changed = true
+			continue
 		}
 		os.Remove(plain)
 		changed = true
@@ -169,14 +212,17 @@ func (s *Store) compactForm(msgID string) string {
 // compactOne writes the compact form of one plain file and makes it
 // durable; the caller removes the plain file. It returns the new form's
 // size and whether the body was already stored.
-func (s *Store) compactOne(msgID, plain string, c Compaction, enc *zstd.Encoder) (int64, bool, error) {
+func (s *Store) compactOne(msgID, plain string, c Compaction, enc *zstd.Encoder, mtime time.Time) (int64, bool, error) {
 	data, err := os.ReadFile(plain)
 	if err != nil {
 		return 0, false, fmt.Errorf("store: compact %s: %w", msgID, err)
 	}
+	if s.compactRead != nil {
+		s.compactRead(msgID)
+	}
 	if !c.Dedup {
 		out := enc.EncodeAll(data, make([]byte, 0, len(data)/3))
-		return int64(len(out)), false, s.place(filepath.Join(s.cfg.Path, msgID+ExtZstd), out)
+		return int64(len(out)), false, s.place(filepath.Join(s.cfg.Path, msgID+ExtZstd), out, mtime)
 	}
 	_, body, err := Read(data)
 	if err != nil {
@@ -201,13 +247,29 @@ func (s *Store) compactOne(msgID, plain string, c Compaction, enc *zstd.Encoder)
 	if !shared {
 		n += blob
 	}
-	return n, shared, s.place(filepath.Join(s.cfg.Path, msgID+ExtRef), ref)
+	return n, shared, s.place(filepath.Join(s.cfg.Path, msgID+ExtRef), ref, mtime)
 }
 
-// place writes a new file durably under its final name.
-func (s *Store) place(final string, data []byte) error {
+// place writes a new file durably under its final name. A non-zero
+// mtime becomes the file's modification time, before the flush: a
+// compact form keeps its message's age, which max_store_age goes by.
+func (s *Store) place(final string, data []byte, mtime time.Time) error {
 	tmp := filepath.Join(s.tmp, "compact-"+filepath.Base(final))
-	if err := safeio.WriteNew(tmp, data, 0o644); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err = f.Write(data); err == nil && !mtime.IsZero() {
+		err = os.Chtimes(tmp, mtime, mtime)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	if err := safeio.Rename(tmp, final); err != nil {
@@ -231,7 +293,7 @@ func (s *Store) putBody(hash string, body []byte, enc *zstd.Encoder) (int64, boo
 	if enc != nil {
 		name, data = hash+".zst", enc.EncodeAll(body, make([]byte, 0, len(body)/3))
 	}
-	if err := s.place(filepath.Join(dir, name), data); err != nil {
+	if err := s.place(filepath.Join(dir, name), data, time.Time{}); err != nil {
 		return 0, false, err
 	}
 	return int64(len(data)), false, safeio.SyncDir(dir)
@@ -260,6 +322,11 @@ func ReadMessage(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decode(path, data)
+}
+
+// decode turns the bytes of the store file at path into the plain form.
+func decode(path string, data []byte) ([]byte, error) {
 	switch {
 	case strings.HasSuffix(path, ExtZstd) || bytes.HasPrefix(data, zstdMagic):
 		return decompress(data)
@@ -314,18 +381,20 @@ func resolveRef(root string, ref []byte) ([]byte, error) {
 	return append(out, body...), nil
 }
 
-// refHash returns the body hash a .ref file names, "" if none.
-func refHash(path string) string {
+// refHash returns the body hash a .ref file names, "" if none. A file
+// that cannot be read is an error, not "no body": a caller deciding
+// whether a body is still in use must not guess.
+func refHash(path string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return ""
+		return "", err
 	}
 	marker := []byte("\r\n" + HeaderBodyRef + ": sha256:")
 	i := bytes.Index(data, marker)
 	if i < 0 || len(data) < i+len(marker)+64 {
-		return ""
+		return "", nil
 	}
-	return string(data[i+len(marker) : i+len(marker)+64])
+	return string(data[i+len(marker) : i+len(marker)+64]), nil
 }
 
 // collectBodies removes stored bodies no .ref file names any more (after
@@ -343,7 +412,15 @@ func (s *Store) collectBodies(now time.Time, grace time.Duration) (int, error) {
 	used := map[string]bool{}
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ExtRef) {
-			if h := refHash(filepath.Join(s.cfg.Path, e.Name())); h != "" {
+			h, err := refHash(filepath.Join(s.cfg.Path, e.Name()))
+			if errors.Is(err, os.ErrNotExist) {
+				continue // deleted meanwhile
+			}
+			if err != nil {
+				// Which bodies it names is unknown: collect none now.
+				return 0, fmt.Errorf("store: collect bodies: %w", err)
+			}
+			if h != "" {
 				used[h] = true
 			}
 		}

@@ -132,7 +132,7 @@ func TestCompactResumes(t *testing.T) {
 	s := compactStore(t)
 	gen := id.NewGenerator(nil)
 	msgID, data := putMessage(t, s, gen, "Subject: x\r\n\r\ny\r\n")
-	if err := s.place(filepath.Join(s.Path(), msgID+ExtZstd), mustZstd(t, data)); err != nil {
+	if err := s.place(filepath.Join(s.Path(), msgID+ExtZstd), mustZstd(t, data), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Compact(Compaction{Compress: true}, time.Now(), nil, nil); err != nil {

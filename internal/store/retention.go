@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -10,7 +11,7 @@ import (
 // collector keeps "may take up quite a bunch of storage space" (the C#
 // original's author): these keep it in check.
 type Retention struct {
-	MaxSize     int64         // bytes of message files
+	MaxSize     int64         // bytes of message files, a deduplicated body counted once
 	MaxAge      time.Duration // by file time
 	MaxMessages int
 }
@@ -42,8 +43,13 @@ func (s *Store) Prune(r Retention, now time.Time) (PruneResult, error) {
 		path string
 		size int64
 		mod  time.Time
+		body string // the shared body a .ref file names (dedup)
 	}
 	files := make([]file, 0, len(ids))
+	// A deduplicated body counts once, with the first message that
+	// names it, and its bytes are freed with the last one.
+	bodies := map[string]int64{} // hash -> stored size
+	refs := map[string]int{}     // hash -> messages left that name it
 	for _, msgID := range ids {
 		p, err := s.Locate(msgID)
 		if err != nil {
@@ -53,8 +59,26 @@ func (s *Store) Prune(r Retention, now time.Time) (PruneResult, error) {
 		if err != nil {
 			continue
 		}
-		files = append(files, file{msgID, p, fi.Size(), fi.ModTime()})
-		res.LeftBytes += fi.Size()
+		f := file{id: msgID, path: p, size: fi.Size(), mod: fi.ModTime()}
+		if strings.HasSuffix(p, ExtRef) {
+			if f.body, err = refHash(p); err != nil {
+				continue // removed meanwhile, or unreadable: not counted
+			}
+		}
+		if f.body != "" {
+			if _, seen := bodies[f.body]; !seen {
+				bodies[f.body] = 0
+				if bp := bodyPath(s.cfg.Path, f.body); bp != "" {
+					if bi, err := os.Stat(bp); err == nil {
+						bodies[f.body] = bi.Size()
+					}
+				}
+				res.LeftBytes += bodies[f.body]
+			}
+			refs[f.body]++
+		}
+		files = append(files, f)
+		res.LeftBytes += f.size
 	}
 	res.Left = len(files)
 	for _, f := range files {
@@ -69,9 +93,15 @@ func (s *Store) Prune(r Retention, now time.Time) (PruneResult, error) {
 		}
 		res.Removed++
 		res.RemovedIDs = append(res.RemovedIDs, f.id)
-		res.RemovedBytes += f.size
+		freed := f.size
+		if f.body != "" {
+			if refs[f.body]--; refs[f.body] == 0 {
+				freed += bodies[f.body] // collected below
+			}
+		}
+		res.RemovedBytes += freed
 		res.Left--
-		res.LeftBytes -= f.size
+		res.LeftBytes -= freed
 	}
 	if res.Removed > 0 {
 		// Bodies only the pruned messages named (dedup) go too.

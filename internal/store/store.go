@@ -46,6 +46,10 @@ type Store struct {
 	// are put together in, so that a busy server does not allocate one
 	// per message.
 	bufs sync.Pool
+	// compactRead, when set (tests), runs in Compact after a plain file
+	// was read and before its compact form is written: where a delete
+	// can slip in.
+	compactRead func(msgID string)
 }
 
 // maxPooledBuf is the largest buffer kept in Store.bufs: the common
@@ -85,6 +89,27 @@ func New(cfg Config, logger *slog.Logger) (*Store, error) {
 		}
 		s.commits = &committer{ops: s.ops}
 	}
+	return s, nil
+}
+
+// Open returns the Store at path for a program that only reads it,
+// possibly beside a running server (`fakesmtp export`). Unlike New it
+// leaves .tmp alone, where the server keeps the messages it is still
+// receiving: removing them would make the server refuse those messages.
+// Use List, Locate and the readers; not Create or Put.
+func Open(path string, logger *slog.Logger) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("store: empty path")
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("store: %s is not a folder", path)
+	}
+	s := &Store{cfg: Config{Path: path}, tmp: filepath.Join(path, tmpDir), logger: logger}
+	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	return s, nil
 }
 

@@ -7,19 +7,7 @@ import (
 	"time"
 
 	"fakesmtp/internal/index"
-	"fakesmtp/internal/store"
 )
-
-// readStored reads a message file: the whole file, its envelope, and the
-// message as received.
-func readStored(path string) (file []byte, env *store.Envelope, body []byte, err error) {
-	file, err = store.ReadMessage(path)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	env, body, err = store.Read(file)
-	return file, env, body, err
-}
 
 // event is one Server-Sent Event.
 type event struct {

@@ -255,12 +255,13 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (index.Message, 
 		s.fail(w, r, err)
 		return m, nil, nil, nil, false
 	}
-	p, err := s.deps.Store.Locate(msgID)
-	var file []byte
+	// ReadID, not Locate and then a read, which a compaction in between
+	// would turn into a spurious 404.
+	file, _, err := store.ReadID(s.deps.Store.Path(), msgID)
 	var env *store.Envelope
 	var body []byte
 	if err == nil {
-		file, env, body, err = readStored(p)
+		env, body, err = store.Read(file)
 	}
 	if err != nil {
 		// Not (or no longer) on disk: the file is the truth.
@@ -269,7 +270,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (index.Message, 
 	}
 	if m.ID == "" {
 		// Stored but not indexed yet (the indexer runs after the 250).
-		m, _ = index.FromFile(p)
+		m, _ = index.FromData(file)
 	}
 	return m, env, body, file, true
 }
