@@ -326,6 +326,10 @@ loop:
 // summaryInterval is how often the counters of every verdict are logged.
 const summaryInterval = 10 * time.Minute
 
+// settleTime is how long a new message file stays plain at least (see
+// pruneLoop): far more than a commit-to-250 takes.
+const settleTime = 5 * time.Second
+
 // pruneInterval is how often the retention limits are applied.
 const pruneInterval = time.Minute
 
@@ -335,8 +339,17 @@ func pruneLoop(ctx context.Context, st *store.Store, r store.Retention, c store.
 	t := time.NewTicker(pruneInterval)
 	defer t.Stop()
 	// A message whose hook is still pending keeps its plain file: the
-	// hook's command gets that path.
+	// hook's command gets that path. So does one received in the last
+	// few seconds by this process, whatever compact_after says (what an
+	// earlier run received is not in flight): between its commit and
+	// its 250 the outputs read the plain file and the hook's marker is
+	// written, and compacting under them would refuse a message that is
+	// kept.
+	started := time.Now()
 	hookPending := func(msgID string) bool {
+		if at := id.Time(msgID); at.After(started) && time.Since(at) < settleTime {
+			return true
+		}
 		_, err := os.Stat(filepath.Join(st.Path(), ".hooks", msgID))
 		return err == nil
 	}
