@@ -264,7 +264,7 @@ func ReadLine(r *bufio.Reader, max int) (Line, error) {
 		frag, err := r.ReadSlice('\n')
 		if err == nil {
 			if len(buf)+len(frag) > max {
-				return Line{}, ErrLineTooLong
+				return Line{Text: head(buf, frag)}, ErrLineTooLong
 			}
 			buf = append(buf, frag...)
 			break
@@ -276,7 +276,8 @@ func ReadLine(r *bufio.Reader, max int) (Line, error) {
 			return Line{}, err
 		}
 		if len(buf)+len(frag) > max {
-			return Line{}, drainLine(r)
+			h := head(buf, frag)
+			return Line{Text: h}, drainLine(r)
 		}
 		buf = append(buf, frag...)
 	}
@@ -289,6 +290,13 @@ func ReadLine(r *bufio.Reader, max int) (Line, error) {
 	}
 	l.Text = string(buf)
 	return l, nil
+}
+
+// head is the first bytes of an over-long line, so that the caller can
+// tell which command it was (a BDAT's chunk must not be read as commands).
+func head(buf, frag []byte) string {
+	b := append(buf[:len(buf):len(buf)], frag[:min(len(frag), 16)]...)
+	return string(b[:min(len(b), 16)])
 }
 
 // drainLine discards input up to and including the next LF.

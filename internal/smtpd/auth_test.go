@@ -169,3 +169,28 @@ func TestNetSMTPPlainAuth(t *testing.T) {
 		t.Fatalf("annotations %q", got)
 	}
 }
+
+// An AUTH line that does not parse (a control character in it) is still
+// redacted in the log and the transcript: its verb is then unknown, but
+// its arguments are credentials all the same.
+func TestAuthLineNotParsedIsRedacted(t *testing.T) {
+	cfg := authConfig(sasl.AnyVerifier{})
+	cfg.AuthAllowInsecure = true
+	cfg.Transcript = true
+	e := start(t, cfg)
+	c := e.dial()
+	c.Expect("EHLO x.example", 250)
+	secret := b64("\x00alice\x00TopSecretPassw0rd")
+	r := c.Cmd("AUTH PLAIN " + secret + "\x01")
+	if r.Code < 500 {
+		t.Fatalf("AUTH with a control character: %v", r)
+	}
+	if strings.Contains(e.logs.String(), secret) {
+		for _, l := range strings.Split(e.logs.String(), "\n") {
+			if strings.Contains(l, secret) {
+				t.Logf("log: %s", l)
+			}
+		}
+		t.Fatal("AUTH credentials in the log")
+	}
+}

@@ -190,3 +190,24 @@ func TestBDATFindings(t *testing.T) {
 		t.Fatalf("clean message: %q, findings %q", m.body, m.env.Extra)
 	}
 }
+
+// A BDAT command line over the line limit closes the session: its chunk
+// cannot be skipped, and its octets must not be read as commands.
+func TestBDATLongLineCloses(t *testing.T) {
+	cfg := devConfig()
+	cfg.Chunking = true
+	cfg.MaxErrors = 100
+	e := start(t, cfg)
+	c := e.dial()
+	c.Expect("EHLO x.example", 250)
+	c.Expect("MAIL FROM:<a@b.example>", 250)
+	c.Expect("RCPT TO:<c@d.example>", 250)
+	chunk := "RSET\r\nMAIL FROM:<injected@evil.example>\r\n"
+	c.Send(fmt.Sprintf("BDAT %d LAST%s\r\n%s", len(chunk), strings.Repeat(" ", 2100), chunk))
+	if r := c.Read(); r.Code != 500 {
+		t.Fatalf("reply to an over-long BDAT line: %v", r)
+	}
+	if r, err := c.TryRead(); err == nil {
+		t.Fatalf("the session went on after an over-long BDAT line: %v", r)
+	}
+}

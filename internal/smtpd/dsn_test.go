@@ -47,3 +47,17 @@ func TestRejectEHLO(t *testing.T) {
 		t.Fatal(r)
 	}
 }
+
+// After HELO (no ESMTP, RFC 5321 4.1.1.2/4.1.1.3) RCPT takes no
+// parameters, as MAIL takes none: DSN was never offered.
+func TestRcptParamsAfterHELO(t *testing.T) {
+	e := start(t, devConfig())
+	c := e.dial()
+	c.Expect("HELO x.example", 250)
+	c.Expect("MAIL FROM:<a@b.example> SIZE=10", 555)
+	c.Expect("MAIL FROM:<a@b.example>", 250)
+	r := c.Cmd("RCPT TO:<c@d.example> NOTIFY=NEVER ORCPT=rfc822;c@d.example")
+	if r.Code != 555 {
+		t.Fatalf("RCPT with DSN params after HELO: %v", r)
+	}
+}

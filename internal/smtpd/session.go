@@ -219,6 +219,7 @@ func (s *session) serve(ctx context.Context) {
 	if !s.respond(ctx, s.greet(ctx)) {
 		return
 	}
+	s.stutterBanner = false // only the banner is stuttered for the delay
 	if s.talkedDuringBanner {
 		if r := s.earlyTalker("during banner"); !r.IsZero() {
 			s.respond(ctx, r)
@@ -256,7 +257,7 @@ func (s *session) greet(ctx context.Context) smtp.Reply {
 			// postscreen's teaser: the first line of a multi-line banner
 			// now, the last after the delay. A client that answers the
 			// first line has not waited for the end of the reply.
-			s.conn.SetWriteDeadline(time.Now().Add(s.timeout()))
+			s.conn.SetWriteDeadline(time.Now().Add(s.writeTimeout()))
 			if _, err := s.conn.Write([]byte("220-" + s.cfg.Hostname + " ESMTP fakesmtp\r\n")); err != nil {
 				s.reason = "write error: " + err.Error()
 				return smtp.Reply{}
@@ -298,7 +299,8 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 	if s.srv.stopping.Load() && !s.state.inTransaction() {
 		return s.shutdownReply()
 	}
-	s.dc.SetReadDeadline(time.Now().Add(s.timeout()))
+	deadline := time.Now().Add(s.timeout())
+	s.dc.SetReadDeadline(deadline)
 	if !s.state.inTransaction() {
 		s.idle.Store(true)
 		if s.srv.stopping.Load() {
@@ -313,16 +315,20 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 		return s.nonSMTP("TLS handshake on the plain port")
 	}
 	line, err := smtp.ReadLine(s.reader(), s.cfg.MaxLineLength)
-	for err != nil && isTimeout(err) && s.srv.stopping.Load() && !s.srv.hardStop.Load() && s.state.inTransaction() {
+	for err != nil && isTimeout(err) && time.Now().Before(deadline) && s.srv.stopping.Load() && !s.srv.hardStop.Load() && s.state.inTransaction() {
 		// Shutdown may have woken this session just as it left the idle
 		// state for a transaction, which may finish in the grace period.
-		s.dc.SetReadDeadline(time.Now().Add(s.timeout()))
+		deadline = time.Now().Add(s.timeout())
+		s.dc.SetReadDeadline(deadline)
 		line, err = smtp.ReadLine(s.reader(), s.cfg.MaxLineLength)
 	}
 	s.idle.Store(false)
 	switch {
 	case errors.Is(err, smtp.ErrLineTooLong):
 		s.log.Info("command line too long", "max", s.cfg.MaxLineLength)
+		if len(line.Text) >= 5 && strings.EqualFold(line.Text[:5], "BDAT ") {
+			return smtp.ReplyLineTooLong.WithClose() // its chunk cannot be skipped
+		}
 		return smtp.ReplyLineTooLong
 	case err != nil && isTimeout(err):
 		if s.srv.stopping.Load() {
@@ -441,7 +447,7 @@ func (s *session) respond(ctx context.Context, r smtp.Reply) bool {
 		}
 	}
 	handled, err := s.tarpitted(ctx, r)
-	s.conn.SetWriteDeadline(time.Now().Add(s.timeout()))
+	s.conn.SetWriteDeadline(time.Now().Add(s.writeTimeout()))
 	// One buffer, reused, holds the reply as written (most are a few
 	// dozen bytes; a session in the tarpit gives it back with the rest).
 	s.replyBuf = r.AppendFormat(s.replyBuf[:0])
@@ -574,6 +580,16 @@ func (s *session) wakeIfIdle() {
 func (s *session) wake() {
 	s.dc.stopped.Store(true)
 	s.dc.SetReadDeadline(time.Now())
+	s.dc.SetWriteDeadline(time.Now().Add(rejectWriteTimeout))
+}
+
+// writeTimeout bounds one write; once the grace period is over a client
+// that does not read holds the session rejectWriteTimeout at most.
+func (s *session) writeTimeout() time.Duration {
+	if s.dc.stopped.Load() {
+		return min(s.timeout(), rejectWriteTimeout)
+	}
+	return s.timeout()
 }
 
 // Read and write buffers are pooled: a session gives them back while it
@@ -713,7 +729,7 @@ func redactAuth(b []byte) string {
 
 // logLine is the command as logged: AUTH arguments are never logged.
 func logLine(cmd smtp.Command, raw string) string {
-	if cmd.Verb == smtp.VerbAuth {
+	if cmd.Verb == smtp.VerbAuth || strings.EqualFold(cmd.Name, "AUTH") {
 		return "AUTH <redacted>"
 	}
 	if len(raw) > 600 {

@@ -183,3 +183,59 @@ func TestShutdownWhileConnecting(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// A session blocked writing replies to a client that does not read them
+// is freed when the grace period ends: Shutdown waits rejectWriteTimeout
+// for it at most, not receive_timeout.
+func TestShutdownFreesBlockedWriter(t *testing.T) {
+	cfg := shutdownConfig()
+	cfg.ReceiveTimeout = 20 * time.Second
+	s := serve(t, cfg)
+	c := connect(t, s.addr)
+	cmd(t, c, "EHLO client.example", 250, "")
+	c.Conn.(*net.TCPConn).SetReadBuffer(4096)
+	// HELP has no limit and a ~100-byte reply: flood it, never read.
+	go func() {
+		chunk := []byte(strings.Repeat("HELP\r\n", 10000))
+		c.Conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		for i := 0; i < 200; i++ {
+			if _, err := c.Conn.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(2 * time.Second) // let the server's send buffer fill
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	err := s.srv.Shutdown(ctx)
+	took := time.Since(began)
+	t.Logf("Shutdown returned %v after %v", err, took)
+	if took > cfg.ReceiveTimeout/2 {
+		t.Fatalf("Shutdown took %v with a 200ms grace period and receive_timeout %v", took, cfg.ReceiveTimeout)
+	}
+}
+
+// During the grace period, receive_timeout still applies to a session in
+// a transaction: a line cut by it ends the session, and its second half
+// is never read as a command of its own.
+func TestGraceKeepsReceiveTimeout(t *testing.T) {
+	cfg := shutdownConfig()
+	cfg.ReceiveTimeout = 300 * time.Millisecond
+	cfg.MaxErrors = 100
+	s := serve(t, cfg)
+	busy := connect(t, s.addr)
+	startTx(t, busy)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	errc := shutdownAsync(s.srv, ctx)
+	time.Sleep(50 * time.Millisecond)
+	busy.Send("RCPT TO:<second")
+	time.Sleep(500 * time.Millisecond)
+	busy.Send("@d.example>\r\n")
+	if r := busy.Read(); r.Code != 421 {
+		t.Errorf("a line cut by receive_timeout in the grace period: %v, want 421 (timeout)", r)
+	}
+	busy.Conn.Close()
+	<-errc
+}

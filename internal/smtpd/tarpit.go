@@ -109,7 +109,7 @@ func (s *session) tarpitted(ctx context.Context, r smtp.Reply) (handled bool, er
 	for i := 0; i < len(b); i++ {
 		if i > 0 && (now().Sub(start) >= budget || !s.sleep(ctx, s.cfg.StutterInterval)) {
 			// Out of budget, or shutting down: the rest at once.
-			s.conn.SetWriteDeadline(time.Now().Add(s.timeout()))
+			s.conn.SetWriteDeadline(time.Now().Add(s.writeTimeout()))
 			_, err := s.conn.Write(b[i:])
 			return true, err
 		}
@@ -118,7 +118,7 @@ func (s *session) tarpitted(ctx context.Context, r smtp.Reply) (handled bool, er
 			// the client could have read a complete reply.
 			s.talkedDuringBanner = s.buffered() > 0 || pendingInput(s.conn)
 		}
-		s.conn.SetWriteDeadline(time.Now().Add(s.timeout()))
+		s.conn.SetWriteDeadline(time.Now().Add(s.writeTimeout()))
 		if _, err := s.conn.Write(b[i : i+1]); err != nil {
 			return true, err
 		}

@@ -200,3 +200,22 @@ func TestStressMode(t *testing.T) {
 		t.Fatalf("banner delay after stress %v", sl[len(sl)-1])
 	}
 }
+
+// With tarpit = stutter and a banner delay, only the banner is
+// stuttered for the delay: STARTTLS's 220 to a client that made no
+// error goes out at once.
+func TestStutterOnlyTheBanner(t *testing.T) {
+	cfg := tlsConfig(t)
+	cfg.Stutter = true
+	cfg.StutterInterval = time.Second
+	cfg.BannerDelay = 2 * time.Second
+	cfg.DoEarlyTalk = true
+	e := start(t, cfg)
+	c := e.dial()
+	c.Expect("EHLO x.example", 250)
+	before := len(e.sleeps())
+	c.Expect("STARTTLS", 220)
+	if n := len(e.sleeps()) - before; n > 0 {
+		t.Fatalf("clean client's STARTTLS reply stuttered: %d pauses of %v", n, cfg.StutterInterval)
+	}
+}

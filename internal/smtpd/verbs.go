@@ -172,6 +172,9 @@ func (s *session) rcptCmd(cmd smtp.Command) smtp.Reply {
 		return pathError(err, replyRcptSyntax, replyBadRcpt)
 	}
 	s.noteSlips("RCPT", pa.Slips)
+	if len(pa.Params) > 0 && !s.esmtp {
+		return smtp.ReplyUnknownParam // as for MAIL: no parameters after HELO
+	}
 	dsn, r := rcptDSN(pa.Params)
 	if !r.IsZero() {
 		return r
