@@ -16,12 +16,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"fakesmtp/internal/id"
 	"fakesmtp/internal/store"
 )
 
@@ -38,6 +38,15 @@ const (
 	// queueSize bounds the jobs waiting in memory; past it new jobs wait
 	// on disk (their markers) for the next start.
 	queueSize = 10000
+	// waitDelay bounds how long a run waits for the command's output pipe
+	// once the command has ended or been killed: a process that left the
+	// command's process group (setsid, a daemon) may hold it for good.
+	waitDelay = time.Second
+	// stopWait bounds how long Close waits, once its grace is over and the
+	// running hooks are killed, for the workers to return: long enough for
+	// the kills and waitDelay, short enough that a process that cannot die
+	// (stuck in uninterruptible I/O) does not hold fakesmtp's stop.
+	stopWait = 2 * time.Second
 )
 
 // Config configures a Runner.
@@ -53,7 +62,8 @@ type Config struct {
 	Concurrency int
 	Timeout     time.Duration
 	Attempts    int
-	// Dir holds the markers of pending hooks (<store_path>/.hooks).
+	// Dir holds the markers of pending hooks: <store_path>/.hooks, whose
+	// parent is where a marker's message is looked up (see marker.go).
 	Dir string
 }
 
@@ -78,12 +88,20 @@ type Summary struct {
 // Runner runs the hooks.
 type Runner struct {
 	cfg    Config
+	root   string // the store folder, Dir's parent
 	log    *slog.Logger
 	client *http.Client
-	jobs   chan string // store file paths
+	jobs   chan job
+	dir    *folderSync // flushes Dir for Pending
 	wg     sync.WaitGroup
 	stop   context.CancelFunc
 	ctx    context.Context
+}
+
+// job is one message whose hooks are to run.
+type job struct {
+	id   string // the message ID, which names the marker
+	path string // the message file; "" = locate it by the ID
 }
 
 // New returns a Runner, or nil when no hook is configured.
@@ -103,74 +121,77 @@ func New(cfg Config, logger *slog.Logger) (*Runner, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("hooks: %w", err)
 	}
-	r := &Runner{cfg: cfg, log: logger, client: &http.Client{Timeout: cfg.Timeout}, jobs: make(chan string, queueSize)}
+	r := &Runner{cfg: cfg, root: filepath.Dir(filepath.Clean(cfg.Dir)), log: logger,
+		client: &http.Client{Timeout: cfg.Timeout}, jobs: make(chan job, queueSize), dir: newFolderSync(cfg.Dir)}
 	r.ctx, r.stop = context.WithCancel(context.Background())
 	return r, nil
 }
 
-// Start starts the workers and queues the hooks left pending by an
-// earlier run.
-func (r *Runner) Start() {
-	for i := 0; i < r.cfg.Concurrency; i++ {
-		r.wg.Add(1)
-		go r.work()
-	}
-	ents, _ := os.ReadDir(r.cfg.Dir)
-	for _, e := range ents {
-		data, err := os.ReadFile(filepath.Join(r.cfg.Dir, e.Name()))
-		if err != nil || !id.Valid(e.Name()) {
-			continue
-		}
-		r.log.Info("hook left pending by an earlier run: running it", "id", e.Name())
-		r.enqueue(string(data))
-	}
-}
-
-// Pending records that the message at path needs its hooks; call it
-// before the 250, so a crash after the 250 does not lose the hook.
-func (r *Runner) Pending(msgID, path string) error {
-	return os.WriteFile(filepath.Join(r.cfg.Dir, msgID), []byte(path), 0o644)
-}
-
 // Run queues the hooks of a message recorded with Pending. It never
 // blocks: with the queue full, the marker waits for the next start.
-func (r *Runner) Run(path string) { r.enqueue(path) }
+func (r *Runner) Run(path string) {
+	msgID := store.MessageID(filepath.Base(path))
+	if msgID == "" {
+		r.log.Error("hook: not a message file; not run", "path", path)
+		return
+	}
+	r.enqueue(job{id: msgID, path: path})
+}
 
-func (r *Runner) enqueue(path string) {
+func (r *Runner) enqueue(j job) {
 	select {
-	case r.jobs <- path:
+	case r.jobs <- j:
 	default:
-		r.log.Warn("hook queue full; the hook runs at the next start", "path", path)
+		r.log.Warn("hook queue full; the hook runs at the next start", "id", j.id)
 	}
 }
 
-// Close stops taking jobs and waits, until ctx ends, for running hooks.
+// Close stops taking jobs and waits, until ctx ends, for the queued and
+// running hooks. Then it cancels them, which kills each running command's
+// process group, and waits at most stopWait more, so that a hung hook
+// cannot hold the stop. A hook cut short keeps its marker (do leaves it
+// once r.ctx is done) and so runs again at the next start.
 func (r *Runner) Close(ctx context.Context) {
+	defer r.stop()
 	close(r.jobs)
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		return
 	case <-ctx.Done():
-		r.stop()
-		<-done
+	}
+	r.stop()
+	t := time.NewTimer(stopWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		r.log.Warn("hooks still running at stop; they run again at the next start")
 	}
 }
 
 func (r *Runner) work() {
 	defer r.wg.Done()
-	for path := range r.jobs {
-		r.do(path)
+	for j := range r.jobs {
+		r.do(j)
 	}
 }
 
 // do runs the hooks of one message with retries, then drops its marker.
-func (r *Runner) do(path string) {
-	msgID := strings.TrimSuffix(filepath.Base(path), store.Ext)
-	sum, body, err := summarize(path)
-	if err != nil {
-		r.log.Error("hook: message unreadable; dropped", "id", msgID, "err", err)
-		os.Remove(filepath.Join(r.cfg.Dir, msgID))
+func (r *Runner) do(j job) {
+	if r.ctx.Err() != nil {
+		return // stopping: the marker stays for the next start
+	}
+	sum, body, err := r.load(j)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		r.log.Warn("hook: message gone (pruned or deleted); dropped", "id", j.id)
+		r.dropMarker(j.id)
+		return
+	case err != nil:
+		r.log.Error("hook: message unreadable; dropped", "id", j.id, "err", err)
+		r.dropMarker(j.id)
 		return
 	}
 	for attempt := 1; attempt <= r.cfg.Attempts; attempt++ {
@@ -178,7 +199,7 @@ func (r *Runner) do(path string) {
 		if err == nil {
 			break
 		}
-		r.log.Warn("hook failed", "id", msgID, "attempt", attempt, "of", r.cfg.Attempts, "err", err)
+		r.log.Warn("hook failed", "id", j.id, "attempt", attempt, "of", r.cfg.Attempts, "err", err)
 		if r.ctx.Err() != nil {
 			return // stopping: the marker stays for the next start
 		}
@@ -189,11 +210,23 @@ func (r *Runner) do(path string) {
 		}
 	}
 	if err != nil {
-		r.log.Error("hook gave up", "id", msgID, "err", err)
+		r.log.Error("hook gave up", "id", j.id, "err", err)
 	} else {
-		r.log.Info("hook done", "id", msgID)
+		r.log.Info("hook done", "id", j.id)
 	}
-	os.Remove(filepath.Join(r.cfg.Dir, msgID))
+	r.dropMarker(j.id)
+}
+
+// load reads the message of j, found by its ID when j has no path.
+func (r *Runner) load(j job) (*Summary, []byte, error) {
+	path := j.path
+	if path == "" {
+		var err error
+		if path, err = r.locate(j.id); err != nil {
+			return nil, nil, err
+		}
+	}
+	return summarize(path)
 }
 
 func (r *Runner) once(sum *Summary, body []byte) error {
@@ -215,6 +248,10 @@ func (r *Runner) once(sum *Summary, body []byte) error {
 
 func (r *Runner) exec(ctx context.Context, sum *Summary, body []byte) error {
 	cmd := shellCommand(ctx, r.cfg.Exec)
+	// Without it a process the command left behind, holding the output
+	// pipe, would keep the run waiting after the command ended or was
+	// killed.
+	cmd.WaitDelay = waitDelay
 	cmd.Env = append(os.Environ(),
 		"FAKESMTP_ID="+sum.ID,
 		"FAKESMTP_SESSION="+sum.Session,
@@ -229,7 +266,15 @@ func (r *Runner) exec(ctx context.Context, sum *Summary, body []byte) error {
 		cmd.Stdin = bytes.NewReader(body)
 	}
 	out, err := cmd.CombinedOutput()
-	if err != nil {
+	switch {
+	case errors.Is(err, exec.ErrWaitDelay):
+		// The command exited 0 and did its work; what it started in the
+		// background is its own business.
+		r.log.Warn("on_message_exec left a process holding its output; not waiting for it", "id", sum.ID)
+		return nil
+	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && r.ctx.Err() == nil:
+		return fmt.Errorf("on_message_exec: killed after hook_timeout %v: %s", r.cfg.Timeout, bytes.TrimSpace(out))
+	case err != nil:
 		return fmt.Errorf("on_message_exec: %v: %s", err, bytes.TrimSpace(out))
 	}
 	return nil

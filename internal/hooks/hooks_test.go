@@ -123,3 +123,42 @@ func TestNoHooks(t *testing.T) {
 		t.Fatal("a Runner without hooks")
 	}
 }
+
+// TestCloseDoesNotWaitForHungHook: Close(ctx) bounds the stop. When ctx
+// ends it cancels the running hooks; a hook whose shell's child kept the
+// output pipe open used to hold Close for as long as that child ran. The
+// hook cut short keeps its marker and runs again at the next start.
+func TestCloseDoesNotWaitForHungHook(t *testing.T) {
+	path, env := storeOne(t)
+	dir := filepath.Join(t.TempDir(), "hooks")
+	started := filepath.Join(t.TempDir(), "started")
+	r, err := New(Config{Exec: `echo x > ` + started + `; sleep 10; true`, Timeout: time.Hour, Attempts: 1, Dir: dir},
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start()
+	if err := r.Pending(env.ID, path); err != nil {
+		t.Fatal(err)
+	}
+	r.Run(path)
+	waitFile(t, started)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	r.Close(ctx)
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("Close with a 200ms grace took %v", took.Round(time.Millisecond))
+	}
+	if _, err := os.Stat(filepath.Join(dir, env.ID)); err != nil {
+		t.Fatalf("the marker of the hook cut short is gone: %v", err)
+	}
+	// The next start runs it again.
+	out := filepath.Join(t.TempDir(), "out")
+	r2, _ := New(Config{Exec: `echo "$FAKESMTP_ID" > ` + out, Dir: dir}, slog.New(slog.DiscardHandler))
+	r2.Start()
+	if got := strings.TrimSpace(string(waitFile(t, out))); got != env.ID {
+		t.Fatalf("pending hook ran with %q", got)
+	}
+	r2.Close(context.Background())
+}

@@ -12,12 +12,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"fakesmtp/internal/id"
 	"fakesmtp/internal/safeio"
 	"fakesmtp/internal/store"
 )
@@ -80,7 +83,8 @@ const (
 
 // New prepares the queue folder: it creates failed/ and .tmp/, removes
 // what an interrupted spool left (never acknowledged, so the client
-// retries), and loads the CA file.
+// retries), settles the moves to and from failed/ that a crash cut short
+// (see recover), and loads the CA file.
 func New(cfg Config, logger *slog.Logger) (*Queue, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("relay: empty queue folder")
@@ -122,11 +126,14 @@ func New(cfg Config, logger *slog.Logger) (*Queue, error) {
 	return q, nil
 }
 
-// recover removes the leftovers of spools a crash interrupted: files in
-// .tmp/, and messages whose state file was never written (the client
-// got no 250 for them).
+// recover puts the queue folder right after a crash. It removes what an
+// interrupted spool left: files in .tmp/, and messages whose state file
+// was never written (the client got no 250 for them). And it settles the
+// moves between the queue and failed/ that a crash cut short (see
+// moveFailed and retryFailed), so that every entry is whole in one
+// place, never lost and never listed twice.
 func (q *Queue) recover() error {
-	tmp := filepath.Join(q.cfg.Dir, tmpDir)
+	dir, fdir, tmp := q.cfg.Dir, filepath.Join(q.cfg.Dir, failedDir), filepath.Join(q.cfg.Dir, tmpDir)
 	entries, err := os.ReadDir(tmp)
 	if err != nil {
 		return fmt.Errorf("relay: %w", err)
@@ -134,26 +141,70 @@ func (q *Queue) recover() error {
 	for _, e := range entries {
 		os.Remove(filepath.Join(tmp, e.Name()))
 	}
-	entries, err = os.ReadDir(q.cfg.Dir)
-	if err != nil {
-		return fmt.Errorf("relay: %w", err)
+	ids := map[string]bool{}
+	for _, d := range []string{dir, fdir} {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			return fmt.Errorf("relay: %w", err)
+		}
+		for _, e := range entries {
+			name := e.Name()
+			if strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-") {
+				// A safeio.WriteFile cut short: the file it replaces is
+				// whole.
+				os.Remove(filepath.Join(d, name))
+				continue
+			}
+			if ext := filepath.Ext(name); ext == msgExt || ext == stateExt || ext == reasonExt {
+				if msgID := strings.TrimSuffix(name, ext); id.Valid(msgID) {
+					ids[msgID] = true
+				}
+			}
+		}
 	}
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") && strings.Contains(name, stateExt+".tmp-") {
-			os.Remove(filepath.Join(q.cfg.Dir, name))
-			continue
-		}
-		msgID, ok := strings.CutSuffix(name, msgExt)
-		if !ok {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(q.cfg.Dir, msgID+stateExt)); errors.Is(err, os.ErrNotExist) {
-			q.logger.Warn("relay: removed a message whose spool was interrupted", "id", msgID)
-			os.Remove(filepath.Join(q.cfg.Dir, name))
-		}
+	for _, msgID := range slices.Sorted(maps.Keys(ids)) {
+		q.recoverEntry(msgID)
 	}
+	// Made durable here; if lost, the next start does the same again.
+	safeio.SyncDir(fdir)
+	safeio.SyncDir(dir)
 	return nil
+}
+
+// recoverEntry settles one entry by the files it has in the queue and in
+// failed/.
+func (q *Queue) recoverEntry(msgID string) {
+	dir, fdir := q.cfg.Dir, filepath.Join(q.cfg.Dir, failedDir)
+	has := func(d, ext string) bool {
+		_, err := os.Lstat(filepath.Join(d, msgID+ext))
+		return err == nil
+	}
+	queuedMsg, queuedState := has(dir, msgExt), has(dir, stateExt)
+	failedMsg, failedState, failedReason := has(fdir, msgExt), has(fdir, stateExt), has(fdir, reasonExt)
+	switch {
+	case queuedMsg && !queuedState && (failedState || failedReason):
+		// A retry cut short after it moved the message back: the entry
+		// was still failed, and is again. Never removed: its client had
+		// its 250 long ago.
+		if err := safeio.Rename(filepath.Join(dir, msgID+msgExt), filepath.Join(fdir, msgID+msgExt)); err != nil {
+			q.logger.Error("relay: cannot put the message of an interrupted retry back in failed/", "id", msgID, "err", err)
+			return
+		}
+		q.logger.Warn("relay: a retry was interrupted; the message is back in failed/", "id", msgID)
+	case queuedMsg && !queuedState:
+		q.logger.Warn("relay: removed a message whose spool was interrupted", "id", msgID)
+		os.Remove(filepath.Join(dir, msgID+msgExt))
+	case queuedState && !queuedMsg && failedMsg:
+		// A move to failed/ cut short after the message moved (attempt
+		// does the same for a running queue).
+		os.Remove(filepath.Join(dir, msgID+stateExt))
+	case queuedMsg && queuedState && !failedMsg && (failedState || failedReason):
+		// A move to failed/ cut short before the message moved (the
+		// next attempt does it again), or a retry after the queued
+		// state was written: the entry is queued, the rest is stale.
+		os.Remove(filepath.Join(fdir, msgID+stateExt))
+		os.Remove(filepath.Join(fdir, msgID+reasonExt))
+	}
 }
 
 // Matches reports whether rcpt is relayed under the match list: an entry

@@ -204,7 +204,9 @@ func (q *Queue) finish(st *State) {
 
 // moveFailed moves an entry into failed/: reason and state first, then
 // the message, then the queued state goes. A crash at any point leaves
-// the entry either still queued or whole in failed/.
+// the entry either still queued or whole in failed/; the leftovers on the
+// other side are removed by recover at the next start (and a queued
+// state whose message has moved, also by attempt).
 func (q *Queue) moveFailed(st *State, reason string) error {
 	fdir := filepath.Join(q.cfg.Dir, failedDir)
 	if err := safeio.WriteFile(filepath.Join(fdir, st.ID+reasonExt), []byte(reason), 0o640); err != nil {

@@ -68,7 +68,7 @@ func (q *Queue) converse(ctx context.Context, c *client, tx transaction) result 
 		return all(tx, asReply(err))
 	}
 	if greet.Code != 220 {
-		return all(tx, greet)
+		return all(tx, notDelivered("greeting", greet))
 	}
 	if err := c.hello(q.cfg.Hostname); err != nil {
 		return all(tx, asReply(err))
@@ -112,23 +112,32 @@ func (q *Queue) converse(ctx context.Context, c *client, tx transaction) result 
 	if !r.OK() {
 		return all(tx, r)
 	}
+	// A 2xx to RCPT only says the recipient would be accepted (RFC 5321
+	// 4.1.1.3); the message is delivered by the reply to its content
+	// (4.1.1.4). So res holds only refusals until then: an accepted
+	// recipient gets the reply that ends the transaction, the one after
+	// the content or whatever ended it earlier, and attempt never takes
+	// a RCPT 250 for a delivery.
 	res := make(result, len(tx.rcpts))
 	var accepted []string
 	for _, rc := range tx.rcpts {
 		r, err := c.cmd("RCPT TO:<" + rc + ">")
 		if err != nil {
-			// The connection is gone: what was not answered is retried.
+			// The connection is gone before the content: no one got the
+			// message, those already accepted no more than the rest, so
+			// all but the refused ones are retried.
 			for _, rest := range tx.rcpts {
-				if _, done := res[rest]; !done {
+				if _, refused := res[rest]; !refused {
 					res[rest] = asReply(err)
 				}
 			}
 			return res
 		}
-		res[rc] = r
 		if r.OK() {
 			accepted = append(accepted, rc)
+			continue
 		}
+		res[rc] = r
 	}
 	if len(accepted) == 0 {
 		c.cmd("RSET")
@@ -145,7 +154,7 @@ func (q *Queue) converse(ctx context.Context, c *client, tx transaction) result 
 		return res
 	}
 	if r.Code != 354 {
-		setAccepted(r)
+		setAccepted(notDelivered("DATA", r))
 		return res
 	}
 	r, err = c.writeData(tx.data)
@@ -155,8 +164,22 @@ func (q *Queue) converse(ctx context.Context, c *client, tx transaction) result 
 		setAccepted(asReply(err))
 		return res
 	}
+	// The only place a 2xx becomes a recipient's result.
 	setAccepted(r)
 	return res
+}
+
+// notDelivered is the result of a transaction that ended at step, before
+// the content was sent, with reply r. A refusal stands as it is; a
+// positive reply there (a broken server: a 250 greeting, a 250 to DATA
+// instead of 354) cannot mean delivery, as only the reply to the
+// content does (RFC 5321 4.1.1.4), so it becomes a local failure, which
+// is temporary.
+func notDelivered(step string, r Reply) Reply {
+	if r.Code >= 400 {
+		return r
+	}
+	return localFailure("%s: unexpected reply %s; nothing was delivered", step, r)
 }
 
 // tlsConfig returns the client TLS settings; verify is false for

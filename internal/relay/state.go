@@ -169,23 +169,51 @@ func Retry(dir string, ids []string, now time.Time) ([]string, error) {
 			}
 		}
 		st.Reason, st.Attempts, st.Created, st.Next = "", 0, now, now
-		// The message goes back first, then its state: a crash between
-		// leaves a message without a state, which the queue would drop,
-		// so the order is message, state, and only then the old state.
-		if err := safeio.Rename(filepath.Join(fdir, msgID+msgExt), filepath.Join(dir, msgID+msgExt)); err != nil {
-			errs = append(errs, err)
+		if err := retryFailed(dir, msgID, st); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", msgID, err))
 			continue
 		}
-		if err := saveState(queued, st); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		os.Remove(filepath.Join(fdir, msgID+stateExt))
-		os.Remove(filepath.Join(fdir, msgID+reasonExt))
-		safeio.SyncDir(fdir)
 		done = append(done, msgID)
 	}
 	return done, errors.Join(errs...)
+}
+
+// retryFailed moves a failed entry back into the queue with its new
+// state st. The message goes first, then the queued state, which makes
+// the entry queued (a running queue only sees entries by their state, so
+// it never finds one without its message), and only then the failed
+// state and reason go. A crash at any point leaves the entry whole in
+// failed/ or in the queue, with at most leftovers that recover sorts
+// out at the next start: in particular a queued message without a
+// queued state is put back in failed/ while failed/ has its state, not
+// removed as an interrupted spool.
+func retryFailed(dir, msgID string, st *State) error {
+	fdir := filepath.Join(dir, failedDir)
+	failedMsg, queuedMsg := filepath.Join(fdir, msgID+msgExt), filepath.Join(dir, msgID+msgExt)
+	queued := filepath.Join(dir, msgID+stateExt)
+	if err := safeio.Rename(failedMsg, queuedMsg); err != nil {
+		return err
+	}
+	// saveState flushes the queue folder: both the message and its state
+	// are durable there before failed/ loses anything.
+	if err := saveState(queued, st); err != nil {
+		// Undo, so that the entry stays whole in failed/. The queued
+		// state goes first, as saveState may have put it in place before
+		// it failed: without it a running queue does not take the message
+		// that is moving away.
+		os.Remove(queued)
+		if uerr := safeio.Rename(queuedMsg, failedMsg); uerr != nil {
+			return fmt.Errorf("%w; moving the message back to failed/: %v (the next start does it)", err, uerr)
+		}
+		safeio.SyncDir(fdir)
+		safeio.SyncDir(dir)
+		return err
+	}
+	// The entry is queued now; what failed to go here recover removes.
+	os.Remove(filepath.Join(fdir, msgID+stateExt))
+	os.Remove(filepath.Join(fdir, msgID+reasonExt))
+	safeio.SyncDir(fdir)
+	return nil
 }
 
 // Delete removes entries, queued or failed. A delivery running at that

@@ -1,0 +1,177 @@
+package relay
+
+import (
+	"bufio"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scripted is a smarthost that plays a fixed script on one connection.
+type scripted struct {
+	addr string
+	done chan struct{}
+	seen []string // command lines read; "." stands for the content
+	used int      // replies of the script played
+}
+
+// scriptedSmarthost accepts one connection and answers from script: the
+// greeting, then one reply per command line, in order. An empty reply
+// drops the connection there without answering (a crash, a reset, a
+// timeout). After a 354 it reads the content up to the final dot and
+// answers it with the next reply. Once the script is played it closes
+// the connection at the next command (the QUIT).
+func scriptedSmarthost(t *testing.T, script []string) *scripted {
+	t.Helper()
+	ln := listen(t)
+	t.Cleanup(func() { ln.Close() })
+	s := &scripted{addr: ln.Addr().String(), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		next := func() (string, bool) {
+			if s.used == len(script) {
+				return "", false
+			}
+			reply := script[s.used]
+			s.used++
+			if reply == "" {
+				return "", false
+			}
+			_, err := c.Write([]byte(reply + "\r\n"))
+			return reply, err == nil
+		}
+		if _, ok := next(); !ok {
+			return
+		}
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			s.seen = append(s.seen, strings.TrimRight(line, "\r\n"))
+			reply, ok := next()
+			if !ok {
+				return
+			}
+			if !strings.HasPrefix(reply, "354") {
+				continue
+			}
+			for line != ".\r\n" {
+				if line, err = r.ReadString('\n'); err != nil {
+					return
+				}
+			}
+			s.seen = append(s.seen, ".")
+			if _, ok := next(); !ok {
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// wait returns the lines the smarthost read, once the connection is
+// over, and fails the test unless the whole script was played: proof that
+// the dialogue went as the case says.
+func (s *scripted) wait(t *testing.T, script []string) []string {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the scripted smarthost is still talking")
+	}
+	if s.used != len(script) {
+		t.Fatalf("the smarthost played %d of the %d replies of its script; it read %q", s.used, len(script), s.seen)
+	}
+	return s.seen
+}
+
+// TestOnlyFinalReplyMarksSent: a recipient is delivered only by the 2xx
+// that answers the content (RFC 5321 4.1.1.4); a 250 to RCPT only says it
+// would be accepted (RFC 5321 4.1.1.3). Whatever ends the transaction
+// before that reply (a lost connection, a DATA refused or answered
+// wrongly) leaves every accepted recipient pending, never "sent":
+// otherwise the message is lost for it.
+func TestOnlyFinalReplyMarksSent(t *testing.T) {
+	const (
+		greet = "220 smarthost ESMTP"
+		ehlo  = "250 smarthost"
+		mail  = "250 2.1.0 ok"
+		rcpt  = "250 2.1.5 ok"
+		go354 = "354 go ahead"
+		drop  = ""
+		lost  = "reading reply" // the reply of a connection gone
+	)
+	for _, tc := range []struct {
+		name   string
+		rcpts  []string
+		script []string
+		want   []string // per recipient: status, then the start of its reply
+	}{
+		{"RcptAcceptedThenConnectionLost", []string{"a@example.net", "b@example.net"},
+			[]string{greet, ehlo, mail, rcpt, drop},
+			[]string{"pending " + lost, "pending " + lost}},
+		{"RcptAcceptedRefusedThenConnectionLost", []string{"a@example.net", "b@example.net", "c@example.net"},
+			[]string{greet, ehlo, mail, rcpt, "550 5.1.1 no such user", drop},
+			[]string{"pending " + lost, "failed 550 5.1.1", "pending " + lost}},
+		{"ConnectionLostAtData", []string{"a@example.net", "b@example.net"},
+			[]string{greet, ehlo, mail, rcpt, rcpt, drop},
+			[]string{"pending " + lost, "pending " + lost}},
+		{"ConnectionLostBeforeFinalReply", []string{"a@example.net", "b@example.net"},
+			[]string{greet, ehlo, mail, rcpt, rcpt, go354, drop},
+			[]string{"pending " + lost, "pending " + lost}},
+		{"DataAnsweredWith250", []string{"a@example.net"},
+			[]string{greet, ehlo, mail, rcpt, "250 2.0.0 ok"},
+			[]string{"pending DATA: unexpected reply 250"}},
+		{"GreetingWith250", []string{"a@example.net"},
+			[]string{"250 hello"},
+			[]string{"pending greeting: unexpected reply 250"}},
+		{"DataRefused", []string{"a@example.net"},
+			[]string{greet, ehlo, mail, rcpt, "451 4.3.0 try later"},
+			[]string{"pending 451 4.3.0"}},
+		{"TemporaryAfterData", []string{"a@example.net"},
+			[]string{greet, ehlo, mail, rcpt, go354, "451 4.3.0 try later"},
+			[]string{"pending 451 4.3.0"}},
+		// The control: the reply after the content is what delivers.
+		{"FinalReplyDelivers", []string{"a@example.net", "b@example.net"},
+			[]string{greet, ehlo, mail, rcpt, "550 5.1.1 no such user", go354, "250 2.0.0 queued as X"},
+			[]string{"sent 250 2.0.0 queued as X", "failed 550 5.1.1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := scriptedSmarthost(t, tc.script)
+			dir := t.TempDir()
+			q, _ := newQueue(t, dir, up.addr, nil)
+			env := envelope("a@example.org", tc.rcpts...)
+			if err := q.Spool(env, received, body); err != nil {
+				t.Fatal(err)
+			}
+			q.attempt(context.Background(), env.ID)
+			t.Logf("the smarthost read %q", up.wait(t, tc.script))
+			var e *Entry
+			for _, x := range queued(t, dir) {
+				if x.ID == env.ID {
+					e = &x
+				}
+			}
+			if e == nil {
+				t.Fatalf("entry %s gone from the queue and from failed/", env.ID)
+			}
+			if e.Size == 0 {
+				t.Errorf("entry %s has lost its message", env.ID)
+			}
+			for i, r := range e.Rcpts {
+				got := r.Status + " " + r.Reply
+				if !strings.HasPrefix(got, tc.want[i]) {
+					t.Errorf("<%s>: %q, want %q...", r.Addr, got, tc.want[i])
+				}
+			}
+		})
+	}
+}
