@@ -22,20 +22,8 @@ import (
 // only /bin/sh left the child running and the run waiting on the pipe
 // for as long as the child lived.
 func TestHookTimeoutKillsChildren(t *testing.T) {
-	path, _ := storeOne(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	r, err := New(Config{Exec: `sleep 10 & echo $! > ` + pidFile + `; wait; true`,
-		Timeout: 300 * time.Millisecond, Attempts: 1, Dir: filepath.Join(t.TempDir(), "hooks")}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, body, err := summarize(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	began := time.Now()
-	err = r.once(sum, body)
-	took := time.Since(began)
+	took, err := runOnce(t, Config{Exec: `sleep 10 & echo $! > ` + pidFile + `; wait; true`, Timeout: 300 * time.Millisecond})
 	if err == nil {
 		t.Error("a run cut short by hook_timeout reported success")
 	}
@@ -54,6 +42,25 @@ func TestHookTimeoutKillsChildren(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// runOnce runs cfg's hook once, one attempt, on a stored message, and
+// returns how long it took and its error.
+func runOnce(t *testing.T, cfg Config) (time.Duration, error) {
+	t.Helper()
+	path, _ := storeOne(t)
+	cfg.Attempts, cfg.Dir = 1, filepath.Join(t.TempDir(), "hooks")
+	r, err := New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, body, err := summarize(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	err = r.once(sum, body)
+	return time.Since(began), err
 }
 
 // processGone reports whether pid has exited: no such process, or a
@@ -76,20 +83,8 @@ func processGone(pid int) bool {
 // waitDelay after the command, without error (so without retries), and
 // leaves that process alone.
 func TestHookBackgroundProcess(t *testing.T) {
-	path, _ := storeOne(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	r, err := New(Config{Exec: `sleep 10 & echo $! > ` + pidFile, Attempts: 1, Dir: filepath.Join(t.TempDir(), "hooks")},
-		slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, body, err := summarize(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	began := time.Now()
-	err = r.once(sum, body)
-	took := time.Since(began)
+	took, err := runOnce(t, Config{Exec: `sleep 10 & echo $! > ` + pidFile})
 	pid, perr := strconv.Atoi(strings.TrimSpace(string(waitFile(t, pidFile))))
 	if perr != nil {
 		t.Fatal(perr)
