@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -75,7 +76,19 @@ func (q *Queue) converse(ctx context.Context, c *client, tx transaction) result 
 	}
 	if !c.tls && (q.cfg.TLS == TLSStartTLS || q.cfg.TLS == TLSStartTLSRequired) {
 		if _, ok := c.ext["STARTTLS"]; ok {
-			if err := c.startTLS(ctx, q.tlsConfig(q.cfg.TLS == TLSStartTLSRequired), q.cfg.Hostname); err != nil {
+			err := c.startTLS(ctx, q.tlsConfig(q.cfg.TLS == TLSStartTLSRequired), q.cfg.Hostname)
+			var refused errReply
+			switch {
+			case err == nil:
+			case !c.tls && errors.As(err, &refused) && q.cfg.TLS == TLSStartTLS:
+				// STARTTLS refused, the session still plain (RFC 3207
+				// 4): like Postfix's "may" level, go on without TLS.
+				q.logger.Warn("relay: the smarthost refused STARTTLS; sending without TLS", "reply", refused.r.String())
+			case !c.tls && errors.As(err, &refused):
+				// Required: try again later, as Postfix's "encrypt"
+				// level does; the refusal is no verdict on the message.
+				return all(tx, localFailure("smarthost refused STARTTLS (%s), and relay_tls is starttls-required", refused.r))
+			default:
 				return all(tx, asReply(err))
 			}
 		} else if q.cfg.TLS == TLSStartTLSRequired {

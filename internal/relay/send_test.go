@@ -175,3 +175,46 @@ func TestOnlyFinalReplyMarksSent(t *testing.T) {
 		})
 	}
 }
+
+// TestStartTLSRefused: a smarthost that offers STARTTLS and then refuses
+// it leaves the session plain (RFC 3207 4). With relay_tls = "starttls"
+// the message goes on without TLS, as at Postfix's "may" level; with
+// "starttls-required" it waits for a later attempt, and the refusal is
+// never taken for a verdict on the message.
+func TestStartTLSRefused(t *testing.T) {
+	const (
+		greet   = "220 smarthost ESMTP"
+		ehlo    = "250-smarthost\r\n250 STARTTLS"
+		refused = "454 4.7.0 TLS not available"
+	)
+	for _, tc := range []struct {
+		tls    string
+		script []string
+		want   string
+	}{
+		{TLSStartTLS, []string{greet, ehlo, refused, "250 2.1.0 ok", "250 2.1.5 ok", "354 go ahead", "250 2.0.0 queued as X"}, "sent 250 2.0.0"},
+		{TLSStartTLSRequired, []string{greet, ehlo, refused}, "pending smarthost refused STARTTLS (454 4.7.0"},
+	} {
+		t.Run(tc.tls, func(t *testing.T) {
+			up := scriptedSmarthost(t, tc.script)
+			dir := t.TempDir()
+			q, _ := newQueue(t, dir, up.addr, func(c *Config) { c.TLS = tc.tls })
+			env := envelope("a@example.org", "a@example.net")
+			if err := q.Spool(env, received, body); err != nil {
+				t.Fatal(err)
+			}
+			q.attempt(context.Background(), env.ID)
+			up.wait(t, tc.script)
+			if tc.tls == TLSStartTLS {
+				if es := queued(t, dir); len(es) != 0 {
+					t.Fatalf("still queued: %+v", es)
+				}
+				return
+			}
+			es := queued(t, dir)
+			if len(es) != 1 || !strings.HasPrefix(es[0].Rcpts[0].Status+" "+es[0].Rcpts[0].Reply, tc.want) {
+				t.Fatalf("queue: %+v, want %q...", es, tc.want)
+			}
+		})
+	}
+}
