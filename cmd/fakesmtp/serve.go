@@ -333,29 +333,33 @@ const settleTime = 5 * time.Second
 // pruneInterval is how often the retention limits are applied.
 const pruneInterval = time.Minute
 
+// keepPlain reports whether compaction must leave the plain file of
+// msgID in the store folder dir alone at now. A message whose hook is
+// still pending keeps it: the hook's command gets that path. So does one
+// written in the last settleTime by this process (started: what an
+// earlier run wrote is not in flight), whatever compact_after says:
+// between its commit and its 250 the outputs read the plain file and the
+// hook's marker is written. The file's time is its last write, just
+// before the commit; its ID was made when DATA began, maybe long before.
+func keepPlain(dir, msgID string, started, now time.Time) bool {
+	if fi, err := os.Stat(filepath.Join(dir, msgID+store.Ext)); err == nil &&
+		fi.ModTime().After(started) && now.Sub(fi.ModTime()) < settleTime {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(dir, ".hooks", msgID))
+	return err == nil
+}
+
 // pruneLoop applies the storage economy (compaction) and the retention
 // limits at start and every minute, in the background.
 func pruneLoop(ctx context.Context, st *store.Store, r store.Retention, c store.Compaction, logger *slog.Logger, pruned func([]string)) {
 	t := time.NewTicker(pruneInterval)
 	defer t.Stop()
-	// A message whose hook is still pending keeps its plain file: the
-	// hook's command gets that path. So does one received in the last
-	// few seconds by this process, whatever compact_after says (what an
-	// earlier run received is not in flight): between its commit and
-	// its 250 the outputs read the plain file and the hook's marker is
-	// written, and compacting under them would refuse a message that is
-	// kept.
 	started := time.Now()
-	hookPending := func(msgID string) bool {
-		if at := id.Time(msgID); at.After(started) && time.Since(at) < settleTime {
-			return true
-		}
-		_, err := os.Stat(filepath.Join(st.Path(), ".hooks", msgID))
-		return err == nil
-	}
+	keep := func(msgID string) bool { return keepPlain(st.Path(), msgID, started, time.Now()) }
 	for {
 		if c.Enabled() {
-			res, err := st.Compact(c, time.Now(), hookPending, ctx.Done())
+			res, err := st.Compact(c, time.Now(), keep, ctx.Done())
 			switch {
 			case err != nil:
 				logger.Error("compacting the store failed", "err", err)

@@ -164,15 +164,23 @@ func TestPendingFlushesFolder(t *testing.T) {
 	}
 	wg.Add(sessions)
 	go pending(ids[0])
-	<-first
+	select {
+	case <-first:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Pending never flushed the folder")
+	}
 	for _, msgID := range ids[1:] {
 		go pending(msgID)
 	}
 	// Release the first flush once every marker is written.
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ents, _ := os.ReadDir(dir)
 		if len(ents) == sessions {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d markers written", len(ents), sessions)
 		}
 		time.Sleep(time.Millisecond)
 	}

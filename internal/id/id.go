@@ -5,7 +5,6 @@ package id
 
 import (
 	"crypto/rand"
-	"strings"
 	"sync"
 	"time"
 )
@@ -80,19 +79,6 @@ func encode(ms uint64, r [10]byte) string {
 		lo >>= 5
 	}
 	return string(b[:])
-}
-
-// Time returns the time an ID was made, to the millisecond; the zero
-// time when s is not an ID.
-func Time(s string) time.Time {
-	if !Valid(s) {
-		return time.Time{}
-	}
-	var ms int64
-	for i := 0; i < 10; i++ {
-		ms = ms<<5 | int64(strings.IndexByte(alphabet, s[i]))
-	}
-	return time.UnixMilli(ms)
 }
 
 // Valid reports whether s has the form of an ID. Code that turns an ID

@@ -69,18 +69,3 @@ func TestValid(t *testing.T) {
 		t.Error("valid ID refused")
 	}
 }
-
-func TestTime(t *testing.T) {
-	for _, at := range []time.Time{
-		time.Date(2026, 11, 29, 4, 5, 6, 789e6, time.UTC),
-		time.UnixMilli(0),
-		time.UnixMilli(1<<48 - 1),
-	} {
-		if got := Time(NewGenerator(func() time.Time { return at }).New()); !got.Equal(at) {
-			t.Errorf("Time of an ID made at %v = %v", at, got)
-		}
-	}
-	if got := Time("not an id"); !got.IsZero() {
-		t.Errorf("Time of a non-ID = %v", got)
-	}
-}

@@ -198,13 +198,42 @@ func (q *Queue) recoverEntry(msgID string) {
 		// A move to failed/ cut short after the message moved (attempt
 		// does the same for a running queue).
 		os.Remove(filepath.Join(dir, msgID+stateExt))
+	case queuedMsg && queuedState && !failedMsg && failedState && q.sameEntry(msgID):
+		// A move to failed/ cut short after its state was written and
+		// before the message moved: that state holds the last attempt's
+		// results, the queued one is older and would send again to the
+		// recipients that attempt delivered. The move is finished.
+		if err := safeio.Rename(filepath.Join(dir, msgID+msgExt), filepath.Join(fdir, msgID+msgExt)); err != nil {
+			q.logger.Error("relay: cannot finish moving a message to failed/", "id", msgID, "err", err)
+			return
+		}
+		os.Remove(filepath.Join(dir, msgID+stateExt))
+		q.logger.Warn("relay: finished moving a message to failed/ after a crash", "id", msgID)
 	case queuedMsg && queuedState && !failedMsg && (failedState || failedReason):
-		// A move to failed/ cut short before the message moved (the
+		// A move to failed/ cut short before its state was written (the
 		// next attempt does it again), or a retry after the queued
-		// state was written: the entry is queued, the rest is stale.
+		// state was written (Retry gives the entry a new Created): the
+		// entry is queued, the rest is stale.
 		os.Remove(filepath.Join(fdir, msgID+stateExt))
 		os.Remove(filepath.Join(fdir, msgID+reasonExt))
+	case failedMsg && !failedState && !queuedState:
+		// Nothing that this code leaves behind; said, not guessed at.
+		q.logger.Error("relay: a message in failed/ without its state; see `fakesmtp queue list`", "id", msgID)
 	}
+}
+
+// sameEntry reports whether the queued and the failed state of msgID are
+// the same entry: moveFailed keeps Created, Retry sets it anew.
+func (q *Queue) sameEntry(msgID string) bool {
+	qs, err := loadState(filepath.Join(q.cfg.Dir, msgID+stateExt))
+	if err != nil {
+		return false
+	}
+	fs, err := loadState(filepath.Join(q.cfg.Dir, failedDir, msgID+stateExt))
+	if err != nil {
+		return false
+	}
+	return qs.Created.Equal(fs.Created)
 }
 
 // Matches reports whether rcpt is relayed under the match list: an entry

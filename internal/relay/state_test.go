@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -148,7 +149,9 @@ func TestRecoverInterruptedMoves(t *testing.T) {
 		{"Queued", wholeQueued, wholeQueued},
 		{"Failed", wholeFailed, wholeFailed},
 		{"MoveFailedAfterReason", []string{"queue/.eml", "queue/.json", "failed/.reason"}, wholeQueued},
-		{"MoveFailedAfterFailedState", []string{"queue/.eml", "queue/.json", "failed/.json", "failed/.reason"}, wholeQueued},
+		// The failed state has the last attempt's results: the move is
+		// finished, so no recipient that attempt delivered gets it again.
+		{"MoveFailedAfterFailedState", []string{"queue/.eml", "queue/.json", "failed/.json", "failed/.reason"}, wholeFailed},
 		{"MoveFailedAfterMessage", []string{"failed/.eml", "failed/.json", "failed/.reason", "queue/.json"}, wholeFailed},
 		{"MoveFailedWritingState", []string{"queue/.eml", "queue/.json", "failed/.reason", "failed/tmp"}, wholeQueued},
 		{"RetryAfterMessage", []string{"queue/.eml", "failed/.json", "failed/.reason"}, wholeFailed},
@@ -163,6 +166,9 @@ func TestRecoverInterruptedMoves(t *testing.T) {
 			fdir := filepath.Join(dir, failedDir)
 			st, _ := loadState(filepath.Join(fdir, msgID+stateExt))
 			st.Reason = ""
+			if strings.HasPrefix(tc.name, "Retry") {
+				st.Created = st.Created.Add(time.Hour) // Retry gives the entry a new Created
+			}
 			if err := os.WriteFile(filepath.Join(dir, msgID+msgExt), content, 0o640); err != nil {
 				t.Fatal(err)
 			}

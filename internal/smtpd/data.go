@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -132,8 +131,8 @@ func (s *session) finishMessage(ctx context.Context, env *store.Envelope, sw *st
 		if out := s.srv.deps.Outputs; out != nil {
 			if err := out.Deliver(ctx, path); err != nil {
 				// Not acknowledged, so not kept: the client's retry must
-				// not leave a second copy.
-				os.Remove(path)
+				// not leave a second copy (in whatever form it is now).
+				s.srv.deps.Store.Remove(env.ID)
 				s.refuse()
 				s.srv.deps.Logger.Error("message not handed to the outputs", "session", s.id, "id", env.ID, "err", err)
 				return smtp.ReplyStoreFailed

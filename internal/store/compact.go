@@ -251,22 +251,25 @@ func (s *Store) compactOne(msgID, plain string, c Compaction, enc *zstd.Encoder,
 }
 
 // place writes a new file durably under its final name. A non-zero
-// mtime becomes the file's modification time, before the flush: a
-// compact form keeps its message's age, which max_store_age goes by.
+// mtime becomes the file's modification time: a compact form keeps its
+// message's age, which max_store_age goes by.
 func (s *Store) place(final string, data []byte, mtime time.Time) error {
 	tmp := filepath.Join(s.tmp, "compact-"+filepath.Base(final))
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	if _, err = f.Write(data); err == nil && !mtime.IsZero() {
-		err = os.Chtimes(tmp, mtime, mtime)
-	}
-	if err == nil {
+	if _, err = f.Write(data); err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	// After the close: on Windows, closing a handle that wrote sets the
+	// modification time. The time is not flushed on its own; a crash
+	// may cost the age, never the message.
+	if err == nil && !mtime.IsZero() {
+		err = os.Chtimes(tmp, mtime, mtime)
 	}
 	if err != nil {
 		os.Remove(tmp)
