@@ -255,25 +255,17 @@ func (s *Store) compactOne(msgID, plain string, c Compaction, enc *zstd.Encoder,
 // message's age, which max_store_age goes by.
 func (s *Store) place(final string, data []byte, mtime time.Time) error {
 	tmp := filepath.Join(s.tmp, "compact-"+filepath.Base(final))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
+	if err := safeio.WriteNew(tmp, data, 0o644); err != nil {
 		return err
-	}
-	if _, err = f.Write(data); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
 	}
 	// After the close: on Windows, closing a handle that wrote sets the
 	// modification time. The time is not flushed on its own; a crash
 	// may cost the age, never the message.
-	if err == nil && !mtime.IsZero() {
-		err = os.Chtimes(tmp, mtime, mtime)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
+	if !mtime.IsZero() {
+		if err := os.Chtimes(tmp, mtime, mtime); err != nil {
+			os.Remove(tmp)
+			return err
+		}
 	}
 	if err := safeio.Rename(tmp, final); err != nil {
 		os.Remove(tmp)
