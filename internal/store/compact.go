@@ -41,10 +41,14 @@ const (
 	HeaderBodyRef = "X-FakeSMTP-Body-Ref"
 )
 
+// forms are the extensions of a message file's forms, in the order a
+// compaction makes them: plain first.
+var forms = []string{Ext, ExtZstd, ExtRef}
+
 // MessageID returns the message ID a file name in the store folder
 // stands for, in any of its forms; "" for other files.
 func MessageID(name string) string {
-	for _, ext := range []string{Ext, ExtZstd, ExtRef} {
+	for _, ext := range forms {
 		if msgID, ok := strings.CutSuffix(name, ext); ok && id.Valid(msgID) {
 			return msgID
 		}
@@ -62,7 +66,7 @@ func LocateIn(root, msgID string) (string, error) {
 	if !id.Valid(msgID) {
 		return "", fmt.Errorf("store: invalid message id %q: %w", msgID, os.ErrNotExist)
 	}
-	for _, ext := range []string{Ext, ExtZstd, ExtRef} {
+	for _, ext := range forms {
 		p := filepath.Join(root, msgID+ext)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
@@ -83,7 +87,7 @@ func ReadID(root, msgID string) ([]byte, string, error) {
 	if !id.Valid(msgID) {
 		return nil, "", fmt.Errorf("store: invalid message id %q: %w", msgID, os.ErrNotExist)
 	}
-	for _, ext := range []string{Ext, ExtZstd, ExtRef} {
+	for _, ext := range forms {
 		p := filepath.Join(root, msgID+ext)
 		data, err := os.ReadFile(p)
 		if errors.Is(err, os.ErrNotExist) {

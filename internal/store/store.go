@@ -81,8 +81,7 @@ func New(cfg Config, logger *slog.Logger) (*Store, error) {
 	}
 	f.Close()
 	os.Remove(f.Name())
-	s := &Store{cfg: cfg, tmp: tmp, logger: logger}
-	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	s := openStore(cfg, logger)
 	if cfg.Fsync {
 		if s.ops, err = newOps(cfg.Path); err != nil {
 			return nil, err
@@ -108,9 +107,14 @@ func Open(path string, logger *slog.Logger) (*Store, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("store: %s is not a folder", path)
 	}
-	s := &Store{cfg: Config{Path: path}, tmp: filepath.Join(path, tmpDir), logger: logger}
+	return openStore(Config{Path: path}, logger), nil
+}
+
+// openStore returns the Store of cfg; New and Open check the folder first.
+func openStore(cfg Config, logger *slog.Logger) *Store {
+	s := &Store{cfg: cfg, tmp: filepath.Join(cfg.Path, tmpDir), logger: logger}
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
-	return s, nil
+	return s
 }
 
 // Path returns the folder of message files.
