@@ -10,6 +10,11 @@
 #   smtp-sink         Postfix smtp-sink: reads and discards (the no-op bound)
 #   fakesmtp-nofsync  fakesmtp, store on, --fsync=false (context)
 #   smtp-sink-d       smtp-sink -d: one file per message, no fsync (context)
+#   postfix           Postfix itself, a private instance (own configuration
+#                     and queue under the run's folder, port 2527) that puts
+#                     every message on hold: its cleanup fsyncs each queue
+#                     file before the 250 and nothing is delivered. The
+#                     durable peer: the same promise as fakesmtp-fsync.
 # and, only when named in PEERS:
 #   fakesmtp-fsync-index  as fakesmtp-fsync with dev mode's index, web UI and
 #                     transcripts on (the fakesmtp-* rows above turn them off
@@ -43,7 +48,7 @@
 # It is not run in CI.
 set -euo pipefail
 
-PEERS=${PEERS:-"fakesmtp-fsync smtp-sink fakesmtp-nofsync smtp-sink-d"}
+PEERS=${PEERS:-"fakesmtp-fsync smtp-sink fakesmtp-nofsync smtp-sink-d postfix"}
 REPS=${REPS:-3}
 SESSIONS=${SESSIONS:-20}
 SIZE=${SIZE:-2048}
@@ -67,9 +72,11 @@ BASE_REV=${BASE_REV:-}
 # but on the same cores. fakesmtp-fsync-index runs without them.
 RECEIVE_ONLY=${RECEIVE_ONLY:-"--index=false --transcript=false --http-listen="}
 
-# Ports: fakesmtp on 2525 (its dev default), smtp-sink on 2526.
+# Ports: fakesmtp on 2525 (its dev default), smtp-sink on 2526, Postfix
+# on 2527.
 FAKESMTP_PORT=2525
 SINK_PORT=2526
+POSTFIX_PORT=2527
 # The same envelope for every run, so no peer depends on the host name.
 ENVELOPE=(-M client.example.test -f bench@example.test -t rcpt@example.test)
 HZ=$(getconf CLK_TCK)
@@ -136,7 +143,7 @@ ensure_tools() {
 		apt_install fio jq || say "fio/jq not installed; using the Go fsync loop only"
 	fi
 	command -v go >/dev/null || die "go is needed to build fakesmtp"
-	for port in $FAKESMTP_PORT $SINK_PORT; do
+	for port in $FAKESMTP_PORT $SINK_PORT $POSTFIX_PORT; do
 		if ss -Hltn "( sport = :$port )" | grep -q .; then
 			die "port $port is in use; stop whatever listens there first"
 		fi
@@ -156,6 +163,85 @@ cpu_ticks() {
 	echo $((f[11] + f[12]))
 }
 status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+# POSTFIX_CONF is the configuration folder of the running Postfix peer;
+# empty for the single-process peers.
+POSTFIX_CONF=""
+
+# peer_ticks prints the peer's CPU in clock ticks. Postfix is a master and
+# its children (smtpd, cleanup, trivial-rewrite, ...): the master's own
+# time, its reaped children's (cutime+cstime), and its live children's.
+peer_ticks() {
+	if [[ -z $POSTFIX_CONF ]]; then
+		cpu_ticks "$PEER_PID"
+		return
+	fi
+	local line sum=0 c
+	read -r line <"/proc/$PEER_PID/stat"
+	local -a f
+	read -r -a f <<<"${line##*) }"
+	sum=$((f[11] + f[12] + f[13] + f[14]))
+	for c in $(pgrep -P "$PEER_PID"); do
+		sum=$((sum + $(cpu_ticks "$c" 2>/dev/null || echo 0)))
+	done
+	echo "$sum"
+}
+
+# peer_kib KEY prints a /proc status figure of the peer: for Postfix, the
+# sum over the master and its live children (for VmHWM that is the sum of
+# each process's own peak), and for Threads the number of processes.
+peer_kib() {
+	if [[ -z $POSTFIX_CONF ]]; then
+		status_kib "$PEER_PID" "$1"
+		return
+	fi
+	local p sum=0 n=0 v
+	for p in "$PEER_PID" $(pgrep -P "$PEER_PID"); do
+		v=$(status_kib "$p" "$1" 2>/dev/null) || continue
+		sum=$((sum + ${v:-0}))
+		n=$((n + 1))
+	done
+	if [[ $1 == Threads ]]; then echo "$n"; else echo "$sum"; fi
+}
+
+# start_postfix DIR: a private Postfix instance under DIR, listening on
+# 127.0.0.1:POSTFIX_PORT; sets PEER_PID to its master. It takes the
+# installed master.cf with the smtp listener moved to that port and
+# chroot off (the chroot would need copies of /etc files), and a main.cf
+# that holds every message: accepted, written and fsynced by cleanup
+# into the hold queue, never delivered.
+start_postfix() {
+	local dir=$1 conf=$1/conf
+	mkdir -p "$conf" "$dir/queue" "$dir/data"
+	chmod 755 "$dir"
+	chown postfix "$dir/data"
+	sed -E 's/^smtp( +)inet( +)n( +)-( +)[yn]/127.0.0.1:'"$POSTFIX_PORT"' inet n - n/; s/^([a-z]+ +unix +[-n] +[-n] +)y/\1n/' \
+		/etc/postfix/master.cf >"$conf/master.cf"
+	cat >"$conf/main.cf" <<-EOF
+		compatibility_level = 3.6
+		queue_directory = $dir/queue
+		data_directory = $dir/data
+		mail_owner = postfix
+		setgid_group = postdrop
+		myhostname = bench.fakesmtp.test
+		mydestination =
+		inet_interfaces = 127.0.0.1
+		inet_protocols = ipv4
+		smtpd_peername_lookup = no
+		smtpd_client_restrictions = check_client_access static:HOLD
+		maillog_file_prefixes = $dir
+		maillog_file = $dir/maillog
+	EOF
+	postfix -c "$conf" set-permissions >/dev/null 2>&1 || die "postfix set-permissions failed"
+	postfix -c "$conf" start >"$dir/stdout" 2>"$dir/stderr" || die "postfix start: $(cat "$dir/stderr")"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $dir/queue/pid/master.pid ]] && break
+		sleep 0.1
+	done
+	PEER_PID=$(tr -d ' ' <"$dir/queue/pid/master.pid")
+	POSTFIX_CONF=$conf
+}
 # busy_ticks: all CPUs' non-idle time, to see what else ran during a run.
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 
@@ -187,6 +273,10 @@ start_peer() {
 			--max-sessions 200 --log-path "$dir/logs" "${only[@]}" \
 			>"$dir/stdout" 2>"$dir/stderr" &
 		;;
+	postfix)
+		PORT=$POSTFIX_PORT STORE=$dir/queue/hold
+		start_postfix "$dir"
+		;;
 	smtp-sink | smtp-sink-d)
 		PORT=$SINK_PORT STORE=""
 		local -a dump=()
@@ -201,7 +291,7 @@ start_peer() {
 		;;
 	*) die "unknown peer $peer" ;;
 	esac
-	PEER_PID=$!
+	[[ $peer == postfix ]] || PEER_PID=$!
 	local i
 	for ((i = 0; i < 100; i++)); do
 		kill -0 "$PEER_PID" 2>/dev/null || die "$peer exited at start: $(cat "$dir/stderr" "$dir/stdout")"
@@ -222,6 +312,7 @@ stop_peer() {
 	kill -KILL "$PEER_PID" 2>/dev/null || true
 	wait "$PEER_PID" 2>/dev/null || true
 	PEER_PID=""
+	POSTFIX_CONF=""
 }
 
 stored_count() {
@@ -347,23 +438,24 @@ run_cell() {
 	sync
 	local c0 b0 logs0=0
 	[[ -d $dir/logs ]] && logs0=$(du -sb "$dir/logs" | cut -f1)
-	c0=$(cpu_ticks "$PEER_PID")
+	c0=$(peer_ticks)
 	b0=$(busy_ticks)
 	generate "$n" "$dir/timed.out"
 	local c1 b1 hwm threads stored logs1=0
-	c1=$(cpu_ticks "$PEER_PID")
+	c1=$(peer_ticks)
 	b1=$(busy_ticks)
-	hwm=$(status_kib "$PEER_PID" VmHWM)
-	threads=$(status_kib "$PEER_PID" Threads)
+	hwm=$(peer_kib VmHWM)
+	threads=$(peer_kib Threads)
 	[[ -d $dir/logs ]] && logs1=$(du -sb "$dir/logs" | cut -f1)
 	stored=$(stored_count)
 	stop_peer
 	local leftovers=0
 	[[ -d $dir/spool/.tmp ]] && leftovers=$(find "$dir/spool/.tmp" -type f | wc -l)
+	[[ -d $dir/queue/incoming ]] && leftovers=$(find "$dir/queue/incoming" "$dir/queue/active" -type f | wc -l)
 	local want=$((WARMUP + n)) ok=yes
 	[[ $GEN_RC == 0 ]] || ok="no (smtp-source exit $GEN_RC: $(tail -c 200 "$dir/timed.out" | tr '\n' ' '))"
 	[[ $stored == - || $stored == "$want" ]] || ok="no (stored $stored of $want)"
-	[[ $leftovers == 0 ]] || ok="no ($leftovers files left in .tmp)"
+	[[ $leftovers == 0 ]] || ok="no ($leftovers files left unfinished in .tmp or the incoming queue)"
 	# The files stay until the end (each run has its own folder): on ext4
 	# without a journal, every file creation scans past the inodes freed
 	# in the last 60 s (300 s while their table block is dirty; see
@@ -424,6 +516,7 @@ report() {
 		desc["smtp-sink"] = "Postfix smtp-sink, discards"
 		desc["fakesmtp-nofsync"] = "fakesmtp, store, --fsync=false"
 		desc["smtp-sink-d"] = "smtp-sink -d, file per message, no fsync"
+		desc["postfix"] = "Postfix, queue file fsynced, held (durable)"
 		desc["fakesmtp-fsync-index"] = "fakesmtp-fsync + index, web UI, transcripts"
 		desc["base-fsync"] = "fakesmtp-fsync built from BASE_REV"
 		desc["base-nofsync"] = "fakesmtp-nofsync built from BASE_REV"
@@ -437,7 +530,7 @@ report() {
 				(p ~ /^smtp-sink$/) ? "n/a" : (ok[p] == n[p] ? "yes" : "NO")
 		}
 		print ""
-		nr = split("fakesmtp-fsync/smtp-sink fakesmtp-nofsync/smtp-sink fakesmtp-fsync/smtp-sink-d fakesmtp-nofsync/smtp-sink-d fakesmtp-fsync-index/smtp-sink fakesmtp-fsync-index/fakesmtp-fsync base-fsync/smtp-sink base-nofsync/smtp-sink fakesmtp-fsync/base-fsync fakesmtp-nofsync/base-nofsync", R, " ")
+		nr = split("fakesmtp-fsync/smtp-sink fakesmtp-nofsync/smtp-sink fakesmtp-fsync/smtp-sink-d fakesmtp-nofsync/smtp-sink-d fakesmtp-fsync/postfix postfix/smtp-sink fakesmtp-fsync-index/smtp-sink fakesmtp-fsync-index/fakesmtp-fsync base-fsync/smtp-sink base-nofsync/smtp-sink fakesmtp-fsync/base-fsync fakesmtp-nofsync/base-nofsync", R, " ")
 		for (k = 1; k <= nr; k++) {
 			split(R[k], ab, "/"); list = ""
 			for (rep = 1; rep <= nreps; rep++) if (((rep, ab[1]) in byrep) && ((rep, ab[2]) in byrep)) list = list sprintf(" %.2f", byrep[rep, ab[1]] / byrep[rep, ab[2]])
