@@ -54,7 +54,7 @@ func (s *Set) deliverMaildir(dir string, env *store.Envelope, rcpt, received str
 	// Unique per the Maildir spec: time, a part unique on this host (the
 	// message ID, itself unique across restarts), and the host name.
 	now := s.now()
-	name := fmt.Sprintf("%d.M%dP%d_%s.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), env.ID, safeName(s.cfg.Hostname))
+	name := fmt.Sprintf("%d.M%dP%d_%s.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), env.ID, maildirHost(s.cfg.Hostname))
 	var b strings.Builder
 	from := env.MailFrom
 	b.WriteString("Return-Path: <" + store.Sanitize(from) + ">\r\n")
@@ -80,28 +80,47 @@ func (s *Set) deliverMaildir(dir string, env *store.Envelope, rcpt, received str
 }
 
 // RecipientDir is the Maildir of one recipient under root:
-// <root>/<domain>/<local>, each part made safe as a single path element,
-// so no address can name a folder outside root.
+// <root>/<domain>/<local>, the domain being what follows the last "@" (a
+// quoted local part may hold "@" too, RFC 5321 4.1.2) and "_" for an
+// address without one (RCPT TO:<postmaster>, RFC 5321 4.5.1). Each part
+// is lower-cased and made a single path element by folderName, so no
+// address can name a folder outside root and no two addresses that differ
+// after lower-casing share one.
 func RecipientDir(root, rcpt string) string {
-	local, domain, ok := strings.Cut(strings.ToLower(rcpt), "@")
-	if !ok {
-		domain = "_"
+	rcpt = strings.ToLower(rcpt)
+	local, domain := rcpt, "_"
+	if at := strings.LastIndexByte(rcpt, '@'); at >= 0 {
+		local, domain = rcpt[:at], rcpt[at+1:]
 	}
-	return filepath.Join(root, safeName(domain), safeName(local))
+	return filepath.Join(root, folderName(domain), folderName(local))
 }
 
-// safeName keeps letters, digits and ".-_+=" and turns anything else into
-// "_"; the names "", "." and ".." become "_".
-func safeName(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".-_+=", c) >= 0) {
-			b[i] = '_'
+// maildirHost is the host part of a Maildir file name: "/" and ":" are
+// written \057 and \072, as the Maildir specification asks, so the name
+// stays one path element and its ":2," info suffix stays unambiguous.
+func maildirHost(h string) string {
+	return strings.NewReplacer("/", `\057`, ":", `\072`).Replace(h)
+}
+
+// folderName encodes s as one folder name, reversibly: letters, digits and
+// "-_+" stay, and so does "." except in the first place (a leading dot
+// would hide the folder, and Maildir++ readers take ".name" for a
+// subfolder); every other byte, "=" and UTF-8 included, becomes =XX (its
+// hex value). The empty string becomes "=", which no encoding produces.
+func folderName(s string) string {
+	if s == "" {
+		return "="
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '_' || c == '+' || c == '.' && i > 0 {
+			b = append(b, c)
+			continue
 		}
+		b = append(b, '=', hex[c>>4], hex[c&0xf])
 	}
-	out := string(b)
-	if out == "" || strings.Trim(out, ".") == "" {
-		return "_"
-	}
-	return out
+	return string(b)
 }

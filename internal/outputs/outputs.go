@@ -68,6 +68,9 @@ func New(cfg Config, now func() time.Time) (*Set, error) {
 			}
 		}
 	}
+	if cfg.PickupPath != "" && len(errs) == 0 {
+		clearStale(pickupTmp(cfg.PickupPath), now(), cfg.Logger)
+	}
 	if cfg.MaildirPath != "" && !cfg.MaildirPerRecipient {
 		if err := makeMaildir(cfg.MaildirPath); err != nil {
 			errs = append(errs, err)
@@ -166,6 +169,31 @@ func receivedLine(data []byte) string {
 		return ""
 	}
 	return rest[:j+2]
+}
+
+// staleAfter is how old a file in the pickup's temporary folder must be
+// to be taken for a leftover of a crash: a pickup file is written and
+// renamed within a session's DATA, and another fakesmtp sharing the
+// pickup folder may be writing one right now.
+const staleAfter = time.Hour
+
+// clearStale removes the files in dir older than staleAfter: pickup files
+// whose writer crashed before the rename. Their messages were never
+// acknowledged (the 250 comes after the rename), so nothing is lost.
+func clearStale(dir string, now time.Time, logger *slog.Logger) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() || now.Sub(fi.ModTime()) < staleAfter {
+			continue
+		}
+		if os.Remove(filepath.Join(dir, e.Name())) == nil && logger != nil {
+			logger.Info("removed a pickup file left unfinished by an earlier run", "file", filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // pickupTmp is where pickup files are written before the rename: beside

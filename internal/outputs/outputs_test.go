@@ -71,7 +71,7 @@ func TestMaildirPerRecipient(t *testing.T) {
 	if err := s.Deliver(context.Background(), path); err != nil {
 		t.Fatal(err)
 	}
-	for _, dir := range []string{filepath.Join(root, "example.net", "bob"), filepath.Join(root, "x", ".._.._etc")} {
+	for _, dir := range []string{filepath.Join(root, "example.net", "bob"), filepath.Join(root, "x", "=2E.=2F..=2Fetc")} {
 		ents, err := os.ReadDir(filepath.Join(dir, "new"))
 		if err != nil || len(ents) != 1 || !strings.HasSuffix(ents[0].Name(), ":2,") || !strings.Contains(ents[0].Name(), env.ID) {
 			t.Fatalf("%s/new: %v %v", dir, ents, err)
@@ -86,13 +86,75 @@ func TestMaildirPerRecipient(t *testing.T) {
 }
 
 func TestRecipientDirStaysInside(t *testing.T) {
-	for _, r := range []string{"../../x@y", "a@../..", "a/b@c/d", "@", "..@..", "postmaster"} {
+	for _, r := range []string{"../../x@y", "a@../..", "a/b@c/d", "@", "..@..", "postmaster", ".@.", "a\\\x00b@c"} {
 		d := RecipientDir("/root", r)
 		rel, err := filepath.Rel("/root", d)
 		parts := strings.Split(rel, string(filepath.Separator))
 		if err != nil || len(parts) != 2 || parts[0] == ".." || parts[1] == ".." || parts[0] == "." || parts[1] == "." {
 			t.Errorf("RecipientDir(%q) = %s", r, d)
 		}
+	}
+}
+
+// Two recipients that differ after lower-casing get two folders, and the
+// domain is what follows the last "@": a quoted local part may hold one.
+func TestRecipientDirDistinct(t *testing.T) {
+	cases := map[string]string{
+		`"a@b"@example.org`: "example.org/=22a=40b=22",
+		"a@b@example.org":   "example.org/a=40b",
+		"a_b@example.org":   "example.org/a_b",
+		`"a b"@example.org`: "example.org/=22a=20b=22",
+		"a=b@example.org":   "example.org/a=3Db",
+		"A.B@Example.ORG":   "example.org/a.b",
+		".hidden@x":         "x/=2Ehidden",
+		"postmaster":        "_/postmaster",
+		"@x":                "x/=",
+		"josé@exemple.fr":   "exemple.fr/jos=C3=A9",
+		"[192.0.2.1]":       "_/=5B192.0.2.1=5D",
+		"u@[192.0.2.1]":     "=5B192.0.2.1=5D/u",
+	}
+	seen := map[string]string{}
+	for rcpt, want := range cases {
+		got := RecipientDir("/root", rcpt)
+		if got != filepath.Join("/root", want) {
+			t.Errorf("RecipientDir(%q) = %s, want /root/%s", rcpt, got, want)
+		}
+		if other, ok := seen[got]; ok {
+			t.Errorf("%q and %q share %s", rcpt, other, got)
+		}
+		seen[got] = rcpt
+	}
+}
+
+// A pickup file left in the temporary folder by a crash is removed at the
+// next start once it is an hour old; a younger one may be another
+// process's, still being written, and stays.
+func TestPickupLeftoversCleared(t *testing.T) {
+	pickup := filepath.Join(t.TempDir(), "Pickup")
+	if _, err := New(Config{PickupPath: pickup}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tmp := pickupTmp(pickup)
+	old, young := filepath.Join(tmp, "old.eml"), filepath.Join(tmp, "young.eml")
+	for _, f := range []string{old, young} {
+		if err := os.WriteFile(f, []byte("X-Sender: a@b\r\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	os.Chtimes(old, now.Add(-2*time.Hour), now.Add(-2*time.Hour))
+	os.Chtimes(young, now.Add(-10*time.Minute), now.Add(-10*time.Minute))
+	if _, err := New(Config{PickupPath: pickup}, func() time.Time { return now }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("stale pickup file kept: %v", err)
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("recent pickup file removed: %v", err)
+	}
+	if ents, _ := os.ReadDir(pickup); len(ents) != 0 {
+		t.Errorf("pickup folder holds %v", ents)
 	}
 }
 
