@@ -91,6 +91,10 @@ type Runner struct {
 	root   string // the store folder, Dir's parent
 	log    *slog.Logger
 	client *http.Client
+	// mu guards the send on jobs against its close: a Run after Close
+	// leaves its marker for the next start instead of panicking.
+	mu     sync.Mutex
+	closed bool
 	jobs   chan job
 	dir    *folderSync // flushes Dir for Pending
 	wg     sync.WaitGroup
@@ -139,6 +143,12 @@ func (r *Runner) Run(path string) {
 }
 
 func (r *Runner) enqueue(j job) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		r.log.Warn("hooks stopped; the hook runs at the next start", "id", j.id)
+		return
+	}
 	select {
 	case r.jobs <- j:
 	default:
@@ -153,7 +163,14 @@ func (r *Runner) enqueue(j job) {
 // once r.ctx is done) and so runs again at the next start.
 func (r *Runner) Close(ctx context.Context) {
 	defer r.stop()
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.closed = true
 	close(r.jobs)
+	r.mu.Unlock()
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	select {
@@ -265,7 +282,12 @@ func (r *Runner) exec(ctx context.Context, sum *Summary, body []byte) error {
 	if r.cfg.ExecStdin {
 		cmd.Stdin = bytes.NewReader(body)
 	}
-	out, err := cmd.CombinedOutput()
+	// The output only goes into the error message: its tail is kept
+	// (where a failing command says why), not all of a chatty one.
+	var tail tailBuffer
+	cmd.Stdout, cmd.Stderr = &tail, &tail
+	err := cmd.Run()
+	out := tail.Bytes()
 	switch {
 	case errors.Is(err, exec.ErrWaitDelay):
 		// The command exited 0 and did its work; what it started in the
@@ -278,6 +300,42 @@ func (r *Runner) exec(ctx context.Context, sum *Summary, body []byte) error {
 		return fmt.Errorf("on_message_exec: %v: %s", err, bytes.TrimSpace(out))
 	}
 	return nil
+}
+
+// maxOutput is how much of a hook command's output is kept for the log.
+const maxOutput = 4 << 10
+
+// tailBuffer keeps the last maxOutput bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex // stdout and stderr are copied by two goroutines
+	buf []byte
+	cut int64 // bytes dropped from the front
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(p) >= maxOutput {
+		t.cut += int64(len(t.buf) + len(p) - maxOutput)
+		t.buf = append(t.buf[:0], p[len(p)-maxOutput:]...)
+		return len(p), nil
+	}
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - maxOutput; over > 0 {
+		t.cut += int64(over)
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+// Bytes returns the kept output, saying how much came before it.
+func (t *tailBuffer) Bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cut == 0 {
+		return t.buf
+	}
+	return append([]byte(fmt.Sprintf("[%d bytes of output cut] ", t.cut)), t.buf...)
 }
 
 func (r *Runner) post(ctx context.Context, sum *Summary) error {

@@ -3,6 +3,7 @@ package hooks
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -161,4 +162,56 @@ func TestCloseDoesNotWaitForHungHook(t *testing.T) {
 		t.Fatalf("pending hook ran with %q", got)
 	}
 	r2.Close(context.Background())
+}
+
+// A failing command's output goes into the error, but only its tail: a
+// command that prints megabytes must not put them all in the log (or in
+// memory).
+func TestExecOutputBounded(t *testing.T) {
+	r, err := New(Config{Exec: `head -c 3000000 /dev/zero | tr '\0' x; echo; echo the real reason >&2; exit 3`,
+		Dir: filepath.Join(t.TempDir(), "hooks")}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.exec(context.Background(), &Summary{ID: "x"}, nil)
+	if err == nil {
+		t.Fatal("a command that exits 3 did not fail")
+	}
+	msg := err.Error()
+	if len(msg) > maxOutput+200 || !strings.Contains(msg, "the real reason") || !strings.Contains(msg, "bytes of output cut") {
+		t.Fatalf("error of %d bytes, ending %q", len(msg), msg[max(0, len(msg)-100):])
+	}
+}
+
+func TestTailBuffer(t *testing.T) {
+	var tb tailBuffer
+	tb.Write([]byte(strings.Repeat("a", maxOutput-1)))
+	tb.Write([]byte("bc"))
+	if got := string(tb.Bytes()); !strings.HasPrefix(got, "[1 bytes of output cut] ") || !strings.HasSuffix(got, "abc") || len(got) != len("[1 bytes of output cut] ")+maxOutput {
+		t.Fatalf("after a small overflow: %q...", got[:40])
+	}
+	tb.Write([]byte(strings.Repeat("z", 3*maxOutput)))
+	if got := string(tb.Bytes()); !strings.HasPrefix(got, fmt.Sprintf("[%d bytes of output cut] z", 3*maxOutput+1)) || len(got) > maxOutput+40 {
+		t.Fatalf("after a big write: %q...", got[:40])
+	}
+}
+
+// A hook asked for after Close keeps its marker for the next start; it
+// does not panic on the closed queue. A second Close does nothing.
+func TestRunAfterClose(t *testing.T) {
+	path, env := storeOne(t)
+	r, err := New(Config{Exec: "true", Dir: filepath.Join(t.TempDir(), "hooks")}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Start()
+	r.Close(context.Background())
+	if err := r.Pending(env.ID, path); err != nil {
+		t.Fatal(err)
+	}
+	r.Run(path)
+	r.Close(context.Background())
+	if ents, _ := os.ReadDir(r.cfg.Dir); len(ents) != 1 {
+		t.Fatalf("markers after a Run past Close: %v", ents)
+	}
 }
