@@ -252,6 +252,10 @@ type Line struct {
 	Text string
 	// BareLF is set when the line ended in LF without CR.
 	BareLF bool
+	// Partial holds what was read of the line when a read error (a
+	// deadline) cut it short: pass it to ReadLineAfter to go on with the
+	// same line rather than take its rest for a new one.
+	Partial []byte
 }
 
 // ReadLine reads one command line ending in LF from r. A line longer than
@@ -259,7 +263,13 @@ type Line struct {
 // buffered, and ErrLineTooLong is returned: memory stays bounded however
 // long the line is.
 func ReadLine(r *bufio.Reader, max int) (Line, error) {
-	var buf []byte
+	return ReadLineAfter(r, max, nil)
+}
+
+// ReadLineAfter is ReadLine of a line whose first bytes, partial, an
+// earlier ReadLine returned in Line.Partial with its error.
+func ReadLineAfter(r *bufio.Reader, max int, partial []byte) (Line, error) {
+	buf := partial
 	for {
 		frag, err := r.ReadSlice('\n')
 		if err == nil {
@@ -273,7 +283,8 @@ func ReadLine(r *bufio.Reader, max int) (Line, error) {
 			if err == io.EOF && (len(buf) > 0 || len(frag) > 0) {
 				err = io.ErrUnexpectedEOF
 			}
-			return Line{}, err
+			// frag is r's buffer, overwritten by the next read: copied.
+			return Line{Partial: append(buf[:len(buf):len(buf)], frag...)}, err
 		}
 		if len(buf)+len(frag) > max {
 			h := head(buf, frag)

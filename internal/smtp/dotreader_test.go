@@ -234,3 +234,54 @@ func (r repeatReader) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// timeoutOnce returns its first part, then a timeout, then the rest: a
+// read deadline (a shutdown's wake) that lands in the middle of a line.
+type timeoutOnce struct {
+	parts []string
+	fired bool
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string { return "i/o timeout" }
+func (timeoutErr) Timeout() bool { return true }
+
+func (t *timeoutOnce) Read(p []byte) (int, error) {
+	if len(t.parts) == 0 {
+		return 0, io.EOF
+	}
+	if len(t.parts) == 1 && !t.fired {
+		t.fired = true
+		return 0, timeoutErr{}
+	}
+	n := copy(p, t.parts[0])
+	if t.parts[0] = t.parts[0][n:]; t.parts[0] == "" {
+		t.parts = t.parts[1:]
+	}
+	return n, nil
+}
+
+// A line cut by a read error comes back in Partial, and ReadLineAfter
+// finishes the same line: its second half is not taken for a command.
+func TestReadLineAfterTimeout(t *testing.T) {
+	br := bufio.NewReaderSize(&timeoutOnce{parts: []string{"MAIL FR", "OM:<a@example.org>\r\nQUIT\r\n"}}, 16)
+	l, err := ReadLine(br, 512)
+	var te timeoutErr
+	if !errors.As(err, &te) || string(l.Partial) != "MAIL FR" {
+		t.Fatalf("first read: %q, %v; want the partial line and the timeout", l.Partial, err)
+	}
+	l, err = ReadLineAfter(br, 512, l.Partial)
+	if err != nil || l.Text != "MAIL FROM:<a@example.org>" || l.BareLF {
+		t.Fatalf("continued line = %+v, %v", l, err)
+	}
+	// The limit counts the whole line, the part before the cut included.
+	br = bufio.NewReaderSize(&timeoutOnce{parts: []string{"NOOP " + strings.Repeat("a", 40), strings.Repeat("b", 40) + "\r\nQUIT\r\n"}}, 16)
+	l, _ = ReadLine(br, 64)
+	if l, err = ReadLineAfter(br, 64, l.Partial); !errors.Is(err, ErrLineTooLong) {
+		t.Fatalf("over-long continued line: %+v, %v", l, err)
+	}
+	if l, err = ReadLine(br, 64); err != nil || l.Text != "QUIT" {
+		t.Fatalf("after the over-long line: %+v, %v", l, err)
+	}
+}

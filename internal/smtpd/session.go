@@ -320,7 +320,8 @@ func (s *session) next(ctx context.Context) smtp.Reply {
 		// state for a transaction, which may finish in the grace period.
 		deadline = time.Now().Add(s.timeout())
 		s.dc.SetReadDeadline(deadline)
-		line, err = smtp.ReadLine(s.reader(), s.cfg.MaxLineLength)
+		// What the wake cut off stays the start of this line.
+		line, err = smtp.ReadLineAfter(s.reader(), s.cfg.MaxLineLength, line.Partial)
 	}
 	s.idle.Store(false)
 	switch {
