@@ -118,23 +118,28 @@ func (q *Queue) attempt(ctx context.Context, msgID string) {
 	res := q.send(ctx, transaction{from: st.From, rcpts: pending, data: data})
 	if ctx.Err() != nil {
 		// Shutdown cut the attempt short: it does not count, and the
-		// entry is tried again at the next start.
-		q.logger.Info("relay: attempt interrupted by shutdown; stays queued", "id", msgID)
+		// entry is tried again at the next start. But what the smarthost
+		// had already answered for good stands: a recipient whose
+		// content it accepted (the stop came during QUIT, say) is not
+		// sent the message a second time.
+		if q.settle(st, res) {
+			if len(st.Pending()) == 0 {
+				q.finish(st)
+				return
+			}
+			if err := q.update(statePath, st); err != nil {
+				q.logger.Error("relay: cannot record the attempt's final replies; they will be repeated", "id", msgID, "err", err)
+			}
+		}
+		q.logger.Info("relay: attempt interrupted by shutdown; stays queued", "id", msgID, "pending", len(st.Pending()))
 		return
 	}
 	st.Attempts++
 	now := q.now()
+	q.settle(st, res)
 	for i := range st.Rcpts {
-		r, ok := res[st.Rcpts[i].Addr]
-		if !ok || st.Rcpts[i].Status != StatusPending {
-			continue
-		}
-		st.Rcpts[i].Reply = r.String()
-		switch {
-		case r.OK():
-			st.Rcpts[i].Status = StatusSent
-		case !r.Temporary():
-			st.Rcpts[i].Status = StatusFailed
+		if r, ok := res[st.Rcpts[i].Addr]; ok && st.Rcpts[i].Status == StatusPending {
+			st.Rcpts[i].Reply = r.String() // the latest temporary reply
 		}
 	}
 	q.logger.Info("relay: attempt", "id", msgID, "attempt", st.Attempts, "took", now.Sub(start).Round(time.Millisecond),
@@ -158,6 +163,31 @@ func (q *Queue) attempt(ctx context.Context, msgID string) {
 		}
 	}
 	q.finish(st)
+}
+
+// settle records the final outcomes in res for st's pending recipients:
+// sent for a 2xx to the content, failed for a permanent reply. It
+// reports whether any recipient was settled.
+func (q *Queue) settle(st *State, res result) bool {
+	settled := false
+	for i := range st.Rcpts {
+		rc := &st.Rcpts[i]
+		r, ok := res[rc.Addr]
+		if !ok || rc.Status != StatusPending {
+			continue
+		}
+		switch {
+		case r.OK():
+			rc.Status = StatusSent
+		case !r.Temporary():
+			rc.Status = StatusFailed
+		default:
+			continue
+		}
+		rc.Reply = r.String()
+		settled = true
+	}
+	return settled
 }
 
 // update replaces the state of an entry that is still queued; an entry

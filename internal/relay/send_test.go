@@ -3,6 +3,7 @@ package relay
 import (
 	"bufio"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -12,21 +13,23 @@ import (
 type scripted struct {
 	addr string
 	done chan struct{}
-	seen []string // command lines read; "." stands for the content
-	used int      // replies of the script played
+	hung chan struct{} // closed when the script reaches hang
+	seen []string      // command lines read; "." stands for the content
+	used int           // replies of the script played
 }
 
 // scriptedSmarthost accepts one connection and answers from script: the
 // greeting, then one reply per command line, in order. An empty reply
 // drops the connection there without answering (a crash, a reset, a
-// timeout). After a 354 it reads the content up to the final dot and
+// timeout); the reply hang answers nothing and holds the connection open
+// until the client closes it. After a 354 it reads the content up to the final dot and
 // answers it with the next reply. Once the script is played it closes
 // the connection at the next command (the QUIT).
 func scriptedSmarthost(t *testing.T, script []string) *scripted {
 	t.Helper()
 	ln := listen(t)
 	t.Cleanup(func() { ln.Close() })
-	s := &scripted{addr: ln.Addr().String(), done: make(chan struct{})}
+	s := &scripted{addr: ln.Addr().String(), done: make(chan struct{}), hung: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		c, err := ln.Accept()
@@ -42,6 +45,11 @@ func scriptedSmarthost(t *testing.T, script []string) *scripted {
 			reply := script[s.used]
 			s.used++
 			if reply == "" {
+				return "", false
+			}
+			if reply == hang {
+				close(s.hung)
+				io.Copy(io.Discard, r)
 				return "", false
 			}
 			_, err := c.Write([]byte(reply + "\r\n"))
@@ -76,6 +84,9 @@ func scriptedSmarthost(t *testing.T, script []string) *scripted {
 	}()
 	return s
 }
+
+// hang in a script makes the scripted smarthost go silent.
+const hang = "<hang>"
 
 // wait returns the lines the smarthost read, once the connection is
 // over, and fails the test unless the whole script was played: proof that
@@ -171,6 +182,75 @@ func TestOnlyFinalReplyMarksSent(t *testing.T) {
 				if !strings.HasPrefix(got, tc.want[i]) {
 					t.Errorf("<%s>: %q, want %q...", r.Addr, got, tc.want[i])
 				}
+			}
+		})
+	}
+}
+
+// A stop that comes after the smarthost accepted the content, while the
+// relay waits for its reply to QUIT, cuts the attempt short; but the
+// delivery happened, so the entry is done, and the next start does not
+// send the message again. A permanent refusal that came before the stop
+// stands too; a recipient still pending stays queued.
+func TestStopAfterFinalReplyKeepsOutcome(t *testing.T) {
+	const (
+		greet = "220 smarthost ESMTP"
+		ehlo  = "250 smarthost"
+		ok    = "250 2.1.0 ok"
+		go354 = "354 go ahead"
+		final = "250 2.0.0 queued as X"
+	)
+	for _, tc := range []struct {
+		name   string
+		rcpts  []string
+		script []string
+		want   []string // "" when the entry must be gone (all delivered)
+	}{
+		{"AllDelivered", []string{"a@example.net", "b@example.net"},
+			[]string{greet, ehlo, ok, ok, ok, go354, final, hang}, nil},
+		{"OneRefused", []string{"a@example.net", "b@example.net"},
+			[]string{greet, ehlo, ok, ok, "550 5.1.1 no such user", go354, final, hang},
+			[]string{"sent 250 2.0.0", "failed 550 5.1.1"}},
+		{"StopBeforeFinalReply", []string{"a@example.net", "b@example.net"},
+			[]string{greet, ehlo, ok, ok, "550 5.1.1 no such user", go354, hang},
+			[]string{"pending", "failed 550 5.1.1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := scriptedSmarthost(t, tc.script)
+			dir := t.TempDir()
+			q, _ := newQueue(t, dir, up.addr, nil)
+			env := envelope("a@example.org", tc.rcpts...)
+			if err := q.Spool(env, received, body); err != nil {
+				t.Fatal(err)
+			}
+			ctx, stop := context.WithCancel(context.Background())
+			go func() {
+				select {
+				case <-up.hung:
+				case <-time.After(10 * time.Second):
+				}
+				stop()
+			}()
+			q.attempt(ctx, env.ID)
+			stop()
+			up.wait(t, tc.script)
+			entries := queued(t, dir)
+			if tc.want == nil {
+				if len(entries) != 0 {
+					t.Fatalf("delivered entry still listed: %+v (it would be sent again)", entries)
+				}
+				return
+			}
+			if len(entries) != 1 {
+				t.Fatalf("entries %+v", entries)
+			}
+			for i, r := range entries[0].Rcpts {
+				if got := r.Status + " " + r.Reply; !strings.HasPrefix(got, tc.want[i]) {
+					t.Errorf("<%s>: %q, want %q...", r.Addr, got, tc.want[i])
+				}
+			}
+			if entries[0].Attempts != 0 {
+				t.Errorf("an attempt cut short by the stop counted: %d", entries[0].Attempts)
 			}
 		})
 	}
