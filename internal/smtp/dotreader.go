@@ -270,6 +270,9 @@ func ReadLine(r *bufio.Reader, max int) (Line, error) {
 // earlier ReadLine returned in Line.Partial with its error.
 func ReadLineAfter(r *bufio.Reader, max int, partial []byte) (Line, error) {
 	buf := partial
+	if len(buf) > max {
+		return drainAfter(r, buf) // a drain a deadline cut short
+	}
 	for {
 		frag, err := r.ReadSlice('\n')
 		if err == nil {
@@ -287,8 +290,7 @@ func ReadLineAfter(r *bufio.Reader, max int, partial []byte) (Line, error) {
 			return Line{Partial: append(buf[:len(buf):len(buf)], frag...)}, err
 		}
 		if len(buf)+len(frag) > max {
-			h := head(buf, frag)
-			return Line{Text: h}, drainLine(r)
+			return drainAfter(r, append(buf[:len(buf):len(buf)], frag...))
 		}
 		buf = append(buf, frag...)
 	}
@@ -308,6 +310,19 @@ func ReadLineAfter(r *bufio.Reader, max int, partial []byte) (Line, error) {
 func head(buf, frag []byte) string {
 	b := append(buf[:len(buf):len(buf)], frag[:min(len(frag), 16)]...)
 	return string(b[:min(len(b), 16)])
+}
+
+// drainAfter discards the rest of an over-long line whose first bytes,
+// more than the limit, are buf. It returns ErrLineTooLong at the LF, or
+// the read error with buf as Line.Partial, so that ReadLineAfter goes on
+// draining the same line.
+func drainAfter(r *bufio.Reader, buf []byte) (Line, error) {
+	err := drainLine(r)
+	l := Line{Text: head(buf, nil)}
+	if !errors.Is(err, ErrLineTooLong) {
+		l.Partial = buf
+	}
+	return l, err
 }
 
 // drainLine discards input up to and including the next LF.

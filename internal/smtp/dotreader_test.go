@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -283,5 +285,47 @@ func TestReadLineAfterTimeout(t *testing.T) {
 	}
 	if l, err = ReadLine(br, 64); err != nil || l.Text != "QUIT" {
 		t.Fatalf("after the over-long line: %+v, %v", l, err)
+	}
+}
+
+// Cut anywhere by a deadline, a stream of lines reads the same with
+// ReadLineAfter as without the cut: every cut position of some inputs,
+// with a buffer smaller than the lines.
+func TestReadLineAfterAnyCut(t *testing.T) {
+	inputs := []string{
+		"EHLO client.example\r\nMAIL FROM:<a@example.org> SIZE=100\r\nRCPT TO:<b@example.net>\r\nQUIT\r\n",
+		"HELO a\nNOOP\r\n" + strings.Repeat("x", 70) + "\r\nRSET\r\n",
+		"\r\n\n\r\r\nDATA\r\n",
+		"NOOP\r\n" + strings.Repeat("y", 200) + "\r\nQUIT\r\n", // the cut may land in the drain
+	}
+	const max = 64
+	lines := func(br *bufio.Reader) []string {
+		var out []string
+		var partial []byte
+		for {
+			l, err := ReadLineAfter(br, max, partial)
+			partial = nil
+			var te timeoutErr
+			switch {
+			case errors.As(err, &te):
+				partial = l.Partial
+				continue
+			case errors.Is(err, ErrLineTooLong):
+				out = append(out, "ERR")
+				continue
+			case err != nil:
+				return append(out, "END "+err.Error())
+			}
+			out = append(out, fmt.Sprintf("%q %v", l.Text, l.BareLF))
+		}
+	}
+	for _, in := range inputs {
+		want := lines(bufio.NewReaderSize(strings.NewReader(in), 16))
+		for cut := 1; cut < len(in); cut++ {
+			got := lines(bufio.NewReaderSize(&timeoutOnce{parts: []string{in[:cut], in[cut:]}}, 16))
+			if !slices.Equal(got, want) {
+				t.Fatalf("cut at %d of %q:\n got %q\nwant %q", cut, in, got, want)
+			}
+		}
 	}
 }
