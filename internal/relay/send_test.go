@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fakesmtp/internal/store"
 )
 
 // scripted is a smarthost that plays a fixed script on one connection.
@@ -85,6 +87,31 @@ func scriptedSmarthost(t *testing.T, script []string) *scripted {
 	return s
 }
 
+// scriptedEntry starts a smarthost playing script and spools one message
+// for rcpts on a queue (in a new folder, dir) that relays to it; mod
+// adjusts the queue's Config.
+func scriptedEntry(t *testing.T, script, rcpts []string, mod func(*Config)) (*scripted, string, *Queue, *store.Envelope) {
+	t.Helper()
+	up := scriptedSmarthost(t, script)
+	dir := t.TempDir()
+	q, _ := newQueue(t, dir, up.addr, mod)
+	env := envelope("a@example.org", rcpts...)
+	if err := q.Spool(env, received, body); err != nil {
+		t.Fatal(err)
+	}
+	return up, dir, q, env
+}
+
+// Replies the scripted smarthosts play.
+const (
+	greet  = "220 smarthost ESMTP"
+	ehlo   = "250 smarthost"
+	mailOK = "250 2.1.0 ok"
+	rcptOK = "250 2.1.5 ok"
+	go354  = "354 go ahead"
+	dataOK = "250 2.0.0 queued as X"
+)
+
 // hang in a script makes the scripted smarthost go silent.
 const hang = "<hang>"
 
@@ -112,13 +139,10 @@ func (s *scripted) wait(t *testing.T, script []string) []string {
 // otherwise the message is lost for it.
 func TestOnlyFinalReplyMarksSent(t *testing.T) {
 	const (
-		greet = "220 smarthost ESMTP"
-		ehlo  = "250 smarthost"
-		mail  = "250 2.1.0 ok"
-		rcpt  = "250 2.1.5 ok"
-		go354 = "354 go ahead"
-		drop  = ""
-		lost  = "reading reply" // the reply of a connection gone
+		mail = mailOK
+		rcpt = rcptOK
+		drop = ""
+		lost = "reading reply" // the reply of a connection gone
 	)
 	for _, tc := range []struct {
 		name   string
@@ -152,17 +176,11 @@ func TestOnlyFinalReplyMarksSent(t *testing.T) {
 			[]string{"pending 451 4.3.0"}},
 		// The control: the reply after the content is what delivers.
 		{"FinalReplyDelivers", []string{"a@example.net", "b@example.net"},
-			[]string{greet, ehlo, mail, rcpt, "550 5.1.1 no such user", go354, "250 2.0.0 queued as X"},
+			[]string{greet, ehlo, mail, rcpt, "550 5.1.1 no such user", go354, dataOK},
 			[]string{"sent 250 2.0.0 queued as X", "failed 550 5.1.1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			up := scriptedSmarthost(t, tc.script)
-			dir := t.TempDir()
-			q, _ := newQueue(t, dir, up.addr, nil)
-			env := envelope("a@example.org", tc.rcpts...)
-			if err := q.Spool(env, received, body); err != nil {
-				t.Fatal(err)
-			}
+			up, dir, q, env := scriptedEntry(t, tc.script, tc.rcpts, nil)
 			q.attempt(context.Background(), env.ID)
 			t.Logf("the smarthost read %q", up.wait(t, tc.script))
 			var e *Entry
@@ -193,13 +211,7 @@ func TestOnlyFinalReplyMarksSent(t *testing.T) {
 // send the message again. A permanent refusal that came before the stop
 // stands too; a recipient still pending stays queued.
 func TestStopAfterFinalReplyKeepsOutcome(t *testing.T) {
-	const (
-		greet = "220 smarthost ESMTP"
-		ehlo  = "250 smarthost"
-		ok    = "250 2.1.0 ok"
-		go354 = "354 go ahead"
-		final = "250 2.0.0 queued as X"
-	)
+	const ok, final = mailOK, dataOK
 	for _, tc := range []struct {
 		name   string
 		rcpts  []string
@@ -216,13 +228,7 @@ func TestStopAfterFinalReplyKeepsOutcome(t *testing.T) {
 			[]string{"pending", "failed 550 5.1.1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			up := scriptedSmarthost(t, tc.script)
-			dir := t.TempDir()
-			q, _ := newQueue(t, dir, up.addr, nil)
-			env := envelope("a@example.org", tc.rcpts...)
-			if err := q.Spool(env, received, body); err != nil {
-				t.Fatal(err)
-			}
+			up, dir, q, env := scriptedEntry(t, tc.script, tc.rcpts, nil)
 			ctx, stop := context.WithCancel(context.Background())
 			go func() {
 				select {
@@ -263,8 +269,7 @@ func TestStopAfterFinalReplyKeepsOutcome(t *testing.T) {
 // never taken for a verdict on the message.
 func TestStartTLSRefused(t *testing.T) {
 	const (
-		greet   = "220 smarthost ESMTP"
-		ehlo    = "250-smarthost\r\n250 STARTTLS"
+		ehloTLS = "250-smarthost\r\n250 STARTTLS"
 		refused = "454 4.7.0 TLS not available"
 	)
 	for _, tc := range []struct {
@@ -272,17 +277,11 @@ func TestStartTLSRefused(t *testing.T) {
 		script []string
 		want   string
 	}{
-		{TLSStartTLS, []string{greet, ehlo, refused, "250 2.1.0 ok", "250 2.1.5 ok", "354 go ahead", "250 2.0.0 queued as X"}, "sent 250 2.0.0"},
-		{TLSStartTLSRequired, []string{greet, ehlo, refused}, "pending smarthost refused STARTTLS (454 4.7.0"},
+		{TLSStartTLS, []string{greet, ehloTLS, refused, mailOK, rcptOK, go354, dataOK}, "sent 250 2.0.0"},
+		{TLSStartTLSRequired, []string{greet, ehloTLS, refused}, "pending smarthost refused STARTTLS (454 4.7.0"},
 	} {
 		t.Run(tc.tls, func(t *testing.T) {
-			up := scriptedSmarthost(t, tc.script)
-			dir := t.TempDir()
-			q, _ := newQueue(t, dir, up.addr, func(c *Config) { c.TLS = tc.tls })
-			env := envelope("a@example.org", "a@example.net")
-			if err := q.Spool(env, received, body); err != nil {
-				t.Fatal(err)
-			}
+			up, dir, q, env := scriptedEntry(t, tc.script, []string{"a@example.net"}, func(c *Config) { c.TLS = tc.tls })
 			q.attempt(context.Background(), env.ID)
 			up.wait(t, tc.script)
 			if tc.tls == TLSStartTLS {
