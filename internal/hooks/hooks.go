@@ -307,7 +307,7 @@ const maxOutput = 4 << 10
 
 // tailBuffer keeps the last maxOutput bytes written to it.
 type tailBuffer struct {
-	mu  sync.Mutex // stdout and stderr are copied by two goroutines
+	mu  sync.Mutex // for a caller that gives it to two writers; os/exec copies both streams in one goroutine when they share it
 	buf []byte
 	cut int64 // bytes dropped from the front
 }

@@ -1,6 +1,7 @@
 package outputs
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -81,19 +82,23 @@ func (s *Set) deliverMaildir(dir string, env *store.Envelope, rcpt, received str
 
 // RecipientDir is the Maildir of one recipient under root:
 // <root>/<domain>/<local>, the domain being what follows the last "@" (a
-// quoted local part may hold "@" too, RFC 5321 4.1.2) and "_" for an
-// address without one (RCPT TO:<postmaster>, RFC 5321 4.5.1). Each part
-// is lower-cased and made a single path element by folderName, so no
-// address can name a folder outside root and no two addresses that differ
-// after lower-casing share one.
+// quoted local part may hold "@" too, RFC 5321 4.1.2), and "=_" for an
+// address without one (RCPT TO:<postmaster>, RFC 5321 4.5.1), a name no
+// domain encodes to. Each part is lower-cased and made a single path
+// element by folderName, so no address can name a folder outside root and
+// no two addresses that differ after lower-casing share one.
 func RecipientDir(root, rcpt string) string {
 	rcpt = strings.ToLower(rcpt)
-	local, domain := rcpt, "_"
+	local, domain := rcpt, noDomain
 	if at := strings.LastIndexByte(rcpt, '@'); at >= 0 {
-		local, domain = rcpt[:at], rcpt[at+1:]
+		local, domain = rcpt[:at], folderName(rcpt[at+1:])
 	}
-	return filepath.Join(root, folderName(domain), folderName(local))
+	return filepath.Join(root, domain, folderName(local))
 }
+
+// noDomain is the folder of the addresses without a domain: "=" followed
+// by something other than two hex digits, which folderName never writes.
+const noDomain = "=_"
 
 // maildirHost is the host part of a Maildir file name: "/" and ":" are
 // written \057 and \072, as the Maildir specification asks, so the name
@@ -107,6 +112,12 @@ func maildirHost(h string) string {
 // would hide the folder, and Maildir++ readers take ".name" for a
 // subfolder); every other byte, "=" and UTF-8 included, becomes =XX (its
 // hex value). The empty string becomes "=", which no encoding produces.
+//
+// A name that would be longer than maxFolderName (a domain of long
+// non-ASCII labels triples in length, past the 255 bytes a file system
+// allows a name) is cut, never inside an =XX, and ends in "~" and a hash
+// of s instead: "~" is never written otherwise, so a cut name cannot
+// equal an uncut one, and two cut names differ unless their hashes do.
 func folderName(s string) string {
 	if s == "" {
 		return "="
@@ -118,9 +129,29 @@ func folderName(s string) string {
 		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 			c == '-' || c == '_' || c == '+' || c == '.' && i > 0 {
 			b = append(b, c)
-			continue
+		} else {
+			b = append(b, '=', hex[c>>4], hex[c&0xf])
 		}
-		b = append(b, '=', hex[c>>4], hex[c&0xf])
 	}
-	return string(b)
+	if len(b) <= maxFolderName {
+		return string(b)
+	}
+	sum := sha256.Sum256([]byte(s))
+	tag := "~" + fmt.Sprintf("%x", sum[:16])
+	cut := 0 // whole bytes and =XX triplets that fit before the tag
+	for cut < len(b) {
+		n := 1
+		if b[cut] == '=' {
+			n = 3
+		}
+		if cut+n > maxFolderName-len(tag) {
+			break
+		}
+		cut += n
+	}
+	return string(b[:cut]) + tag
 }
+
+// maxFolderName keeps a per-recipient folder name under the 255 bytes
+// that ext4, xfs, btrfs and NTFS allow.
+const maxFolderName = 200

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fakesmtp/internal/id"
+	"fakesmtp/internal/smtp"
 	"fakesmtp/internal/store"
 )
 
@@ -107,10 +108,11 @@ func TestRecipientDirDistinct(t *testing.T) {
 		"a=b@example.org":   "example.org/a=3Db",
 		"A.B@Example.ORG":   "example.org/a.b",
 		".hidden@x":         "x/=2Ehidden",
-		"postmaster":        "_/postmaster",
+		"postmaster":        "=_/postmaster",
+		"postmaster@_":      "_/postmaster",
 		"@x":                "x/=",
 		"josé@exemple.fr":   "exemple.fr/jos=C3=A9",
-		"[192.0.2.1]":       "_/=5B192.0.2.1=5D",
+		"[192.0.2.1]":       "=_/=5B192.0.2.1=5D",
 		"u@[192.0.2.1]":     "=5B192.0.2.1=5D/u",
 	}
 	seen := map[string]string{}
@@ -155,6 +157,46 @@ func TestPickupLeftoversCleared(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(pickup); len(ents) != 0 {
 		t.Errorf("pickup folder holds %v", ents)
+	}
+}
+
+// A domain of long non-ASCII labels, valid in SMTPUTF8, encodes to more
+// than a file system allows in one name: the name is cut and tagged with
+// a hash, stays distinct, and the message is delivered.
+func TestRecipientDirLongUTF8Domain(t *testing.T) {
+	long := func(r string) string { return strings.Repeat(r, 21) + "." + strings.Repeat("文", 21) }
+	a, b := "a@"+long("中"), "a@"+long("国")
+	for _, rcpt := range []string{a, b} {
+		if _, err := smtp.ParseRcptArg("TO:<" + rcpt + ">"); err != nil {
+			t.Fatalf("the parser refuses %q: %v", rcpt, err)
+		}
+	}
+	da, db := RecipientDir("/r", a), RecipientDir("/r", b)
+	if da == db {
+		t.Fatalf("%q and %q share %s", a, b, da)
+	}
+	for _, d := range []string{da, db} {
+		name := filepath.Base(filepath.Dir(d))
+		prefix, hash, ok := strings.Cut(name, "~")
+		if len(name) > maxFolderName || !ok || len(hash) != 32 {
+			t.Fatalf("domain folder %q (%d bytes)", name, len(name))
+		}
+		for i := 0; i < len(prefix); i++ {
+			if prefix[i] == '=' {
+				if i+2 >= len(prefix) {
+					t.Fatalf("cut inside an =XX: %q", name)
+				}
+				i += 2
+			}
+		}
+	}
+	path, _ := stored(t, "s@example.org", []string{a}, "Subject: m\r\n\r\nhi\r\n")
+	s, err := New(Config{MaildirPath: t.TempDir(), MaildirPerRecipient: true, Hostname: "mx.example"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Deliver(context.Background(), path); err != nil {
+		t.Fatalf("an accepted recipient cannot be delivered: %v", err)
 	}
 }
 

@@ -124,6 +124,7 @@ func (q *Queue) attempt(ctx context.Context, msgID string) {
 		// sent the message a second time.
 		if q.settle(st, res) {
 			if len(st.Pending()) == 0 {
+				st.Attempts++ // it did settle the entry: say so in its record
 				q.finish(st)
 				return
 			}
