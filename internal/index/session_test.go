@@ -173,6 +173,11 @@ func TestStats(t *testing.T) {
 		{t0, t0, time.Minute},
 		{t0.Add(time.Hour), t0, time.Minute},
 		{t0, t0.Add(365 * 24 * time.Hour), time.Second},
+		// Past what Duration holds (Sub saturates) and what Unix
+		// nanoseconds reach: an error, not a panic or empty buckets.
+		{time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC), t0, 8760 * time.Hour},
+		{time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC), 24 * time.Hour},
+		{t0, time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC), 8760 * time.Hour},
 	} {
 		if _, err := ix.Stats(ctx, bad.from, bad.to, bad.step); err == nil {
 			t.Errorf("Stats(%v, %v, %v): no error", bad.from, bad.to, bad.step)

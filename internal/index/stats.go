@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -36,7 +37,17 @@ func (ix *Index) Stats(ctx context.Context, from, to time.Time, step time.Durati
 	if step <= 0 || !to.After(from) {
 		return nil, errors.New("index: stats: need from < to and a positive step")
 	}
-	n := int((to.Sub(from) + step - 1) / step)
+	// Session starts are kept in Unix nanoseconds, which reach only from
+	// 1678 to 2262; and Sub saturates at about 292 years, where adding
+	// step would wrap.
+	if from.Before(time.Unix(0, math.MinInt64)) || to.After(time.Unix(0, math.MaxInt64)) {
+		return nil, errors.New("index: stats: from and to must lie between the years 1678 and 2262")
+	}
+	d := to.Sub(from)
+	n := int(d / step)
+	if d%step != 0 {
+		n++
+	}
 	if n > maxBuckets {
 		return nil, fmt.Errorf("index: stats: %d buckets, at most %d", n, maxBuckets)
 	}

@@ -491,22 +491,28 @@ func escapeHTML(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;").Replace(s)
 }
 
-// servePart answers with a part's decoded bytes. Active types are sent
-// as downloads or as text, never rendered in the UI's origin.
+// servePart answers with a part's decoded bytes. Only types a browser
+// shows without running anything are sent inline (inlineSafe); every
+// other type is a download, under a sandbox policy as well. A list of
+// dangerous types would miss some: browsers render text/xsl and text/rdf
+// as XML documents, whose XHTML-namespace scripts would run in the UI's
+// origin, with the API's full access.
 func servePart(w http.ResponseWriter, r *http.Request, p mimeview.Part, data []byte) {
-	ct := p.ContentType
+	ct := strings.ToLower(p.ContentType)
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
+	download := r.URL.Query().Get("download") == "1"
+	if !inlineSafe(ct) {
+		download = true
+	}
+	if ct != "application/pdf" {
+		// A PDF viewer refuses a sandboxed document; it runs outside
+		// the page's origin anyway.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; sandbox")
+	}
 	if p.Charset != "" && strings.HasPrefix(ct, "text/") {
 		ct += "; charset=" + p.Charset
-	}
-	download := r.URL.Query().Get("download") == "1"
-	switch {
-	case strings.Contains(ct, "html"), strings.Contains(ct, "xml"), strings.Contains(ct, "svg"), strings.Contains(ct, "javascript"):
-		// Would run in our origin if rendered inline.
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
-		download = true
 	}
 	w.Header().Set("Content-Type", ct)
 	name := p.Filename
@@ -520,6 +526,18 @@ func servePart(w http.ResponseWriter, r *http.Request, p mimeview.Part, data []b
 	w.Header().Set("Content-Disposition", mime.FormatMediaType(disp, map[string]string{"filename": name}))
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.Write(data)
+}
+
+// inlineSafe reports whether a part of media type ct (lower case, no
+// parameters) may be shown inline: plain text, raster images, audio,
+// video and PDF.
+func inlineSafe(ct string) bool {
+	switch ct {
+	case "text/plain", "application/pdf",
+		"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp":
+		return true
+	}
+	return strings.HasPrefix(ct, "audio/") || strings.HasPrefix(ct, "video/")
 }
 
 func (s *Server) part(w http.ResponseWriter, r *http.Request) {

@@ -54,6 +54,10 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if from.Year() < 1970 || to.Year() > 2200 {
+		apiError(w, http.StatusBadRequest, "from and to must lie between the years 1970 and 2200")
+		return
+	}
 	if !from.Before(to) || to.Sub(from)/step > maxStatsBuckets {
 		apiError(w, http.StatusBadRequest, "want from before to, and at most 2000 steps between them")
 		return

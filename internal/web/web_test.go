@@ -446,8 +446,16 @@ func TestSessionsAndStats(t *testing.T) {
 	if st.Now["messages"] != len(f.ids) {
 		t.Errorf("now %+v", st.Now)
 	}
-	if resp, _ := f.do("GET", "/api/v1/stats?step=1s&from=2020-01-01T00:00:00Z", nil); resp.StatusCode != 400 {
-		t.Errorf("too many buckets: %d", resp.StatusCode)
+	for _, q := range []string{
+		"step=1s&from=2020-01-01T00:00:00Z", // too many buckets
+		// Longer than a Duration holds: once a panic, the connection
+		// dropped without a reply.
+		"from=1700-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&step=8760h",
+		"from=1600-01-01T00:00:00Z&to=1601-01-01T00:00:00Z&step=24h",
+	} {
+		if resp, body := f.do("GET", "/api/v1/stats?"+q, nil); resp.StatusCode != 400 {
+			t.Errorf("stats?%s: %d %s", q, resp.StatusCode, body)
+		}
 	}
 }
 
@@ -589,5 +597,51 @@ func TestIndexOff(t *testing.T) {
 		if c.want == http.StatusServiceUnavailable && !strings.Contains(string(body), "index is off") {
 			t.Errorf("%s %s body %q does not say the index is off", c.method, c.path, body)
 		}
+	}
+}
+
+// A part is shown inline only when its type runs nothing: text/xsl and
+// text/rdf, which browsers render as XML documents (with script), go out
+// as downloads under a sandbox policy like HTML and SVG; a PNG is
+// inline, but sandboxed too; a PDF is inline without the policy its
+// viewer would refuse.
+func TestPartsInlineOnlyWhenInert(t *testing.T) {
+	f := newFixture(t, nil)
+	types := []string{"text/xsl", "text/rdf", "image/svg+xml", "text/html", "application/xhtml+xml",
+		"text/javascript", "application/octet-stream", "image/png", "text/plain", "application/pdf"}
+	var b strings.Builder
+	b.WriteString("Subject: parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n")
+	for _, ct := range types {
+		fmt.Fprintf(&b, "--B\r\nContent-Type: %s\r\n\r\n<x:script xmlns:x=\"http://www.w3.org/1999/xhtml\">alert(1)</x:script>\r\n", ct)
+	}
+	b.WriteString("--B--\r\n")
+	msgID := f.put([]byte(b.String()), "a@example.org", "b@example.net")
+	v := mimeview.Parse([]byte(b.String()), mimeview.Options{})
+	seen := 0
+	for _, p := range v.Parts {
+		if !slices.Contains(types, p.ContentType) {
+			continue
+		}
+		seen++
+		resp, _ := f.do("GET", "/api/v1/messages/"+msgID+"/parts/"+p.ID, nil)
+		disp, csp := resp.Header.Get("Content-Disposition"), resp.Header.Get("Content-Security-Policy")
+		inline := strings.HasPrefix(disp, "inline")
+		switch p.ContentType {
+		case "image/png", "text/plain":
+			if !inline || !strings.Contains(csp, "sandbox") {
+				t.Errorf("%s: %q, CSP %q; want inline and sandboxed", p.ContentType, disp, csp)
+			}
+		case "application/pdf":
+			if !inline || csp != "" {
+				t.Errorf("%s: %q, CSP %q; want inline, no policy", p.ContentType, disp, csp)
+			}
+		default:
+			if inline || !strings.Contains(csp, "sandbox") {
+				t.Errorf("%s: %q, CSP %q; want a sandboxed download", p.ContentType, disp, csp)
+			}
+		}
+	}
+	if seen != len(types) {
+		t.Fatalf("the message has %d of the %d parts", seen, len(types))
 	}
 }
