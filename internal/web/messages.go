@@ -166,7 +166,18 @@ func (s *Server) remove(r *http.Request, ids []string) error {
 	if err := s.deps.Index.Delete(r.Context(), ids...); err != nil {
 		errs = append(errs, err)
 	}
+	s.tellIndexer(ids)
 	return errors.Join(errs...)
+}
+
+// tellIndexer queues the removal of ids behind whatever the indexer is
+// doing: a batch that read one of these files before it was deleted
+// would otherwise put its entry back after Index.Delete, a message
+// listed without a file until the next reconcile.
+func (s *Server) tellIndexer(ids []string) {
+	if s.deps.Indexer != nil && len(ids) > 0 {
+		s.deps.Indexer.Removed(ids...)
+	}
 }
 
 func (s *Server) deleteMessages(w http.ResponseWriter, r *http.Request) {
@@ -194,6 +205,7 @@ func (s *Server) deleteMessages(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
+		s.tellIndexer(files)
 		writeJSON(w, http.StatusOK, map[string]int{"deleted": max(len(files), len(gone))})
 		return
 	case qs.Has("q") && strings.TrimSpace(qs.Get("q")) != "":
