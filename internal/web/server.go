@@ -51,8 +51,11 @@ type Deps struct {
 	Info map[string]any
 	// Users, when set, guards everything but the health checks with
 	// HTTP basic auth (an htpasswd bcrypt file).
-	Users  sasl.Verifier
-	Logger *slog.Logger
+	Users sasl.Verifier
+	// AllowedHosts are the names, besides IP addresses and localhost,
+	// that requests may give in Host ("*" = any): see hostCheck.
+	AllowedHosts []string
+	Logger       *slog.Logger
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
 }
@@ -105,7 +108,7 @@ func New(deps Deps) *Server {
 	if deps.Users != nil {
 		h = basicAuth(deps.Users, h)
 	}
-	s.handler = securityHeaders(h)
+	s.handler = securityHeaders(hostCheck(deps.AllowedHosts, h))
 	// Made here, not in Serve, so that Shutdown may run at any time.
 	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	if deps.Logger != nil {

@@ -684,3 +684,54 @@ func TestDeleteWhileIndexingLeavesNoGhost(t *testing.T) {
 		}
 	}
 }
+
+// DNS rebinding: a page on evil.example whose name now points at
+// 127.0.0.1 is same-origin with itself, so its requests pass the
+// cross-origin check. The Host header gives it away: only IP literals,
+// localhost and the configured names are answered.
+func TestHostCheck(t *testing.T) {
+	for _, tc := range []struct {
+		allowed []string
+		host    string
+		path    string
+		want    int
+	}{
+		{nil, "127.0.0.1:8025", "/api/v1/messages", 200},
+		{nil, "[::1]:8025", "/api/v1/messages", 200},
+		{nil, "localhost:8025", "/api/v1/messages", 200},
+		{nil, "mail.localhost", "/", 200},
+		{nil, "evil.example:8025", "/api/v1/messages", 403},
+		{nil, "evil.example", "/", 403},
+		{nil, "127.0.0.1.evil.example", "/", 403},
+		{nil, "evil.example", "/healthz", 200},
+		{[]string{"mx.test"}, "MX.Test.:8025", "/api/v1/messages", 200},
+		{[]string{"mx.test"}, "other.test", "/api/v1/messages", 403},
+		{[]string{"*"}, "anything.example", "/api/v1/messages", 200},
+	} {
+		f := newFixture(t, func(d *web.Deps) { d.AllowedHosts = tc.allowed })
+		req, _ := http.NewRequest("GET", f.ts.URL+tc.path, nil)
+		req.Host = tc.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("allowed %v, Host %q, %s: %d, want %d", tc.allowed, tc.host, tc.path, resp.StatusCode, tc.want)
+		}
+	}
+	// The attack the check is for: a rebound page emptying the inbox.
+	f := newFixture(t, nil)
+	req, _ := http.NewRequest("DELETE", f.ts.URL+"/api/v1/messages?all=true", nil)
+	req.Host = "evil.example:8025"
+	req.Header.Set("Origin", "http://evil.example:8025")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := len(f.search("")); resp.StatusCode != 403 || n != len(f.ids) {
+		t.Errorf("rebound DELETE: %d, %d of %d messages left", resp.StatusCode, n, len(f.ids))
+	}
+}
