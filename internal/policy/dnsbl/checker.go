@@ -122,9 +122,13 @@ func (c *Checker) Stats(zone string) *ZoneStats { return c.stats[zone] }
 // Lookup is the list lookups of one client address, shared by all its
 // connections while it is running or cached.
 type Lookup struct {
-	ip      netip.Addr
-	c       *Checker
-	done    chan struct{}
+	ip   netip.Addr
+	c    *Checker
+	done chan struct{}
+	// zones are the lists this lookup asks: the configured ones not
+	// disabled by the self-check when it started.
+	zones   []string
+	skipped bool // some configured list was disabled and not asked
 	mu      sync.Mutex
 	results map[string]zoneResult
 	expires time.Time
@@ -156,15 +160,16 @@ func (c *Checker) Start(ip netip.Addr) *Lookup {
 		c.sweep(now)
 	}
 	l := &Lookup{ip: ip, c: c, done: make(chan struct{}), results: map[string]zoneResult{}}
-	c.cache[ip] = l
-	var zones []string
 	for _, z := range c.zones {
-		if _, off := c.disabled[z]; !off {
-			zones = append(zones, z)
+		if _, off := c.disabled[z]; off {
+			l.skipped = true
+		} else {
+			l.zones = append(l.zones, z)
 		}
 	}
+	c.cache[ip] = l
 	c.mu.Unlock()
-	go l.run(zones)
+	go l.run()
 	return l
 }
 
@@ -192,13 +197,23 @@ func (l *Lookup) expiry() time.Time {
 	return l.expires
 }
 
-// run queries every zone in parallel and records the answers as they come.
-func (l *Lookup) run(zones []string) {
+// run queries every zone of l in parallel and records the answers as
+// they come.
+func (l *Lookup) run() {
 	c := l.c
 	minTTL := MaxCacheTTL
+	if l.skipped {
+		// A disabled list may pass the next self-check (RFC 5782
+		// section 5) within minutes; an answer cached for up to an hour
+		// would keep this client from being asked about it until then.
+		// With every list disabled nothing was asked at all, so caching
+		// saves no query. Like a failed query, such a result is kept for
+		// the shortest time.
+		minTTL = MinCacheTTL
+	}
 	var wg sync.WaitGroup
 	var ttlMu sync.Mutex
-	for _, zone := range zones {
+	for _, zone := range l.zones {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -267,7 +282,7 @@ type Verdict struct {
 	Listed      bool // score at or above the threshold and not allowlisted
 	Allowlisted bool // negative weights at or below the allowlist threshold
 	Hits        []Hit
-	Pending     int // lists that have not answered yet
+	Pending     int // lists asked that have not answered yet
 }
 
 // Verdict returns the decision from the answers received so far. Each
@@ -283,7 +298,9 @@ func (l *Lookup) Verdict() Verdict {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	allow := 0
-	for _, z := range c.zones {
+	// Only the lists that were asked can be pending: a disabled list
+	// never answers this lookup.
+	for _, z := range l.zones {
 		if _, ok := l.results[z]; !ok {
 			v.Pending++
 		}
@@ -374,10 +391,10 @@ func (c *Checker) SelfCheck(ctx context.Context) {
 	wg.Wait()
 }
 
+// testZone runs the two section 5 queries of zone and says why the list
+// fails them, or "" when it passes.
 func (c *Checker) testZone(ctx context.Context, zone string) string {
-	qctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	addrs, _, err := c.res.LookupA(qctx, QueryName(testListed, zone))
+	addrs, err := c.testQuery(ctx, testListed, zone)
 	if err != nil {
 		return "127.0.0.2 query failed: " + err.Error()
 	}
@@ -389,7 +406,7 @@ func (c *Checker) testZone(ctx context.Context, zone string) string {
 			return "127.0.0.2: " + err.Error()
 		}
 	}
-	addrs, _, err = c.res.LookupA(qctx, QueryName(testUnlisted, zone))
+	addrs, err = c.testQuery(ctx, testUnlisted, zone)
 	if err != nil {
 		return "127.0.0.1 query failed: " + err.Error()
 	}
@@ -397,6 +414,16 @@ func (c *Checker) testZone(ctx context.Context, zone string) string {
 		return "127.0.0.1 is listed (" + addrs[0].String() + "): the list answers everything"
 	}
 	return ""
+}
+
+// testQuery asks zone about ip with a Timeout of its own: the timeout
+// (dns_timeout) is the time allowed for one list query, so the second
+// self-check query must not get only what the first one left.
+func (c *Checker) testQuery(ctx context.Context, ip netip.Addr, zone string) ([]netip.Addr, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	addrs, _, err := c.res.LookupA(ctx, QueryName(ip, zone))
+	return addrs, err
 }
 
 // Disabled returns the zones that failed their self-check, with why.

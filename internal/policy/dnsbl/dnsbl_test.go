@@ -2,6 +2,7 @@ package dnsbl
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -308,5 +309,128 @@ func TestSelfCheck(t *testing.T) {
 		if h.Zone == "all.test" || h.Zone == "notest.test" {
 			t.Fatalf("disabled list counted: %+v", v)
 		}
+	}
+}
+
+// lateFirstResolver answers like a healthy RFC 5782 list (127.0.0.2
+// listed, 127.0.0.1 not), but its first answer arrives only as that
+// query's time runs out, as from a list that is slow but within
+// dns_timeout. A later query whose deadline is no later than the first
+// one's has no time left and fails, as a real one would.
+type lateFirstResolver struct {
+	mu    sync.Mutex
+	spent time.Time // the first query's deadline, once it has answered
+}
+
+func (r *lateFirstResolver) LookupA(ctx context.Context, name string) ([]netip.Addr, time.Duration, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return nil, 0, errors.New("query without a deadline")
+	}
+	r.mu.Lock()
+	spent := r.spent
+	r.mu.Unlock()
+	if spent.IsZero() {
+		<-ctx.Done()
+		r.mu.Lock()
+		r.spent = deadline
+		r.mu.Unlock()
+	} else if !deadline.After(spent) {
+		return nil, 0, context.DeadlineExceeded
+	}
+	if strings.HasPrefix(name, "2.0.0.127.") {
+		return []netip.Addr{testListed}, time.Minute, nil
+	}
+	return nil, time.Minute, nil
+}
+
+// TestSelfCheckGivesEachQueryTheTimeout: dns_timeout is the time allowed
+// for one list query, so the self-check's 127.0.0.1 query gets a timeout
+// of its own and not what the 127.0.0.2 query left of a shared one. The
+// resolver decides by the contexts' deadlines, not by the clock, so the
+// result does not depend on how fast the machine is.
+func TestSelfCheckGivesEachQueryTheTimeout(t *testing.T) {
+	c, err := New(Config{Blocklists: []string{"slow.test"}, Timeout: 20 * time.Millisecond},
+		&lateFirstResolver{}, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SelfCheck(context.Background())
+	if d := c.Disabled(); len(d) > 0 {
+		t.Errorf("a list answering each query within dns_timeout was disabled: %v", d)
+	}
+}
+
+// zoneResolver lists every address but 127.0.0.1 with 127.0.0.2 for an
+// hour, in each zone that is not down; a zone that is down times out.
+type zoneResolver struct {
+	mu   sync.Mutex
+	down map[string]bool
+}
+
+func (r *zoneResolver) setDown(zone string, down bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.down[zone] = down
+}
+
+func (r *zoneResolver) LookupA(ctx context.Context, name string) ([]netip.Addr, time.Duration, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for zone, down := range r.down {
+		if !strings.HasSuffix(name, "."+zone+".") {
+			continue
+		}
+		if down {
+			return nil, 0, context.DeadlineExceeded
+		}
+		if name == QueryName(testUnlisted, zone) {
+			return nil, time.Hour, nil
+		}
+		return []netip.Addr{testListed}, time.Hour, nil
+	}
+	return nil, 0, errors.New("unknown zone in " + name)
+}
+
+// TestDisabledListsCachedBriefly: a lookup that skipped a list disabled
+// by the self-check (RFC 5782 section 5) is cached for MinCacheTTL only,
+// so a client is asked about the list soon after a later self-check
+// enables it again; and a list that was not asked is never pending.
+func TestDisabledListsCachedBriefly(t *testing.T) {
+	res := &zoneResolver{down: map[string]bool{"a.test": true, "b.test": true}}
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	c, err := New(Config{Blocklists: []string{"a.test", "b.test"}, Threshold: 1}, res, slog.New(slog.DiscardHandler), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := netip.MustParseAddr("192.0.2.9")
+	c.SelfCheck(context.Background())
+	if d := c.Disabled(); len(d) != 2 {
+		t.Fatalf("disabled = %v, want both lists", d)
+	}
+	// Every list disabled: nothing is asked, nothing is pending.
+	if v := verdict(t, c, ip.String()); v.Listed || v.Pending != 0 {
+		t.Errorf("with every list disabled: %+v, want not listed and nothing pending", v)
+	}
+
+	// The next self-check enables a.test: the client is asked again.
+	advance(SelfCheckInterval)
+	res.setDown("a.test", false)
+	c.SelfCheck(context.Background())
+	v := verdict(t, c, ip.String())
+	if !v.Listed || len(v.Hits) != 1 || v.Hits[0].Zone != "a.test" || v.Pending != 0 {
+		t.Errorf("after a.test is enabled again: %+v, want listed by a.test, nothing pending", v)
+	}
+
+	// a.test's hour-long answer does not keep b.test from being asked
+	// once it is enabled too.
+	advance(SelfCheckInterval)
+	res.setDown("b.test", false)
+	c.SelfCheck(context.Background())
+	if v := verdict(t, c, ip.String()); len(v.Hits) != 2 || v.Score != 2 {
+		t.Errorf("after b.test is enabled again: %+v, want hits from both lists", v)
 	}
 }

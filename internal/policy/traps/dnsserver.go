@@ -217,23 +217,25 @@ func (d *DNSServer) resolve(m *dns.Msg, qtype uint16, labels []string) {
 		}
 		return
 	}
-	ip, ok := parseReverse(labels)
-	if !ok {
-		if d.emptyNonTerminal(labels) {
-			// An ancestor of a listed name exists (RFC 8020: NXDOMAIN
-			// would deny the whole subtree to a resolver doing QNAME
-			// minimisation), so it is NODATA.
-			m.Ns = append(m.Ns, d.soa())
-			return
-		}
-		m.Rcode = dns.RcodeNameError
-		m.Ns = append(m.Ns, d.soa())
-		return
+	var (
+		text   string
+		ttl    uint32
+		listed bool
+	)
+	if ip, ok := parseReverse(labels); ok {
+		text, ttl, listed = d.lookup(ip)
 	}
-	text, ttl, listed := d.lookup(ip)
 	if !listed {
-		m.Rcode = dns.RcodeNameError
-		m.Ns = append(m.Ns, d.soa())
+		// A name that is not a listing may still be an ancestor of one,
+		// and that includes a name that reads as an unlisted IPv4
+		// address: "1.0.0.2" is both 2.0.0.1 and the top four nibbles of
+		// 2001:db8::1. Such a node exists without records (RFC 8020:
+		// NXDOMAIN would deny the whole subtree to a resolver doing QNAME
+		// minimisation, RFC 9156), so it is NODATA.
+		if !d.emptyNonTerminal(labels) {
+			m.Rcode = dns.RcodeNameError
+		}
+		m.Ns = append(m.Ns, d.soa()) // RFC 2308 2.1 and 2.2
 		return
 	}
 	name := dns.Fqdn(strings.Join(labels, ".") + "." + d.zone)

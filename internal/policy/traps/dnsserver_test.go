@@ -126,6 +126,10 @@ func TestDNSServerAnswers(t *testing.T) {
 		{"empty non-terminal", "0.0.127." + testZone, dns.TypeA, ok, "", true},
 		{"empty non-terminal of an entry", "2.0.192." + testZone, dns.TypeA, ok, "", true},
 		{"not an empty non-terminal", "9.0.192." + testZone, dns.TypeA, nx, "", true},
+		// Four decimal nibbles read as an IPv4 name, but these are the
+		// parents of 2001:db8::1 and of the ::FFFF:7F00:2 test entry.
+		{"IPv6 ancestor that reads as IPv4", "1.0.0.2." + testZone, dns.TypeA, ok, "", true},
+		{"test entry ancestor that reads as IPv4", "0.0.0.0." + testZone, dns.TypeA, ok, "", true},
 		{"junk label", "www." + testZone, dns.TypeA, nx, "", true},
 		{"leading zero octet", "01.2.0.192." + testZone, dns.TypeA, nx, "", true},
 		{"apex SOA", testZone, dns.TypeSOA, ok, "SOA mx.example.test. hostmaster.trap.example.test.", false},
@@ -165,6 +169,45 @@ func TestDNSServerAnswers(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDNSServerIPv6AncestorsAreNoData walks down a listed IPv6 name one
+// label at a time, as a resolver doing QNAME minimisation (RFC 9156)
+// does. Every ancestor must be NOERROR/NODATA: an NXDOMAIN would tell the
+// resolver that nothing exists below it (RFC 8020), the listing included.
+// The four-label step of 2001:db8::1, "1.0.0.2", is all decimal digits
+// and so also reads as the IPv4 name of 2.0.0.1; when that address is
+// listed it must still get its A record.
+func TestDNSServerIPv6AncestorsAreNoData(t *testing.T) {
+	clk := newClock()
+	tr := newTraps(t, Config{TTL: time.Hour}, clk)
+	mustRecord(t, tr, "2001:db8::1", "x@elsewhere.test", ReasonUnknownDomain)
+	d := NewDNSServer(tr, testZone, nil)
+	ask := func(name string) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion(dns.Fqdn(name), dns.TypeA)
+		return d.answer(m, true)
+	}
+	for _, entry := range []string{"2001:db8::1", "::ffff:7f00:2"} {
+		labels := strings.Split(strings.TrimSuffix(nibbles(entry), "."+testZone), ".")
+		for k := 1; k < len(labels); k++ {
+			name := strings.Join(labels[len(labels)-k:], ".") + "." + testZone
+			r := ask(name)
+			if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 {
+				t.Errorf("ancestor %s of %s: rcode %s, answers %v; want NOERROR/NODATA",
+					name, entry, dns.RcodeToString[r.Rcode], r.Answer)
+			}
+		}
+	}
+	// Four decimal labels above no listing are still NXDOMAIN.
+	if r := ask("1.0.0.3." + testZone); r.Rcode != dns.RcodeNameError {
+		t.Errorf("1.0.0.3: rcode %s, want NXDOMAIN", dns.RcodeToString[r.Rcode])
+	}
+	// An IPv4 listing under the same name keeps its answer.
+	mustRecord(t, tr, "2.0.0.1", "trap@example.test", ReasonMailbox)
+	if r := ask("1.0.0.2." + testZone); r.Rcode != dns.RcodeSuccess || strings.Join(answers(r), "|") != "A 127.0.0.2" {
+		t.Errorf("listed 2.0.0.1: rcode %s, answers %v", dns.RcodeToString[r.Rcode], answers(r))
 	}
 }
 

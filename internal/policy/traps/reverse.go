@@ -56,7 +56,9 @@ func reverseLabels(ip netip.Addr) []string {
 // parseReverse turns query labels (the part of the name before the zone,
 // lower-case) back into an address: four decimal octets or 32 hex
 // nibbles. Anything else, including an octet with a leading zero, is not
-// an address.
+// an address. Four labels of decimal digits are also the top of some
+// IPv6 names ("1.0.0.2" above 2001:db8::/32), so a caller that finds no
+// IPv4 listing must still ask whether the name is such an ancestor.
 func parseReverse(labels []string) (netip.Addr, bool) {
 	switch len(labels) {
 	case 4:
