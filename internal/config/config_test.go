@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -345,6 +346,36 @@ func TestKeysDefaults(t *testing.T) {
 	for _, k := range Keys() {
 		if w, ok := want[k.Name]; ok && (k.Default != w[0] || k.BaseDefault != w[1]) {
 			t.Errorf("%s: Default %s, BaseDefault %s; want %s, %s", k.Name, k.Default, k.BaseDefault, w[0], w[1])
+		}
+	}
+}
+
+// TestParseDurationDays covers the day unit, which time.ParseDuration
+// lacks. Day counts past what a time.Duration holds used to wrap
+// silently (213504d became about 8h20m).
+func TestParseDurationDays(t *testing.T) {
+	maxDays := time.Duration(maxDurationDays) * 24 * time.Hour
+	for _, tt := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"0d", 0},
+		{"36d", 36 * 24 * time.Hour},
+		{"106751d", maxDays}, // the most that fits: about 292 years
+	} {
+		if got, err := parseDuration(tt.in); err != nil || got != tt.want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	if maxDays <= 0 || maxDays+24*time.Hour > 0 {
+		t.Errorf("maxDurationDays = %d is not the last whole day before overflow", maxDurationDays)
+	}
+	for _, in := range []string{"106752d", "213504d", "9223372036854775807d"} {
+		got, err := parseDuration(in)
+		if err == nil {
+			t.Errorf("parseDuration(%q) = %v, nil; want an error", in, got)
+		} else if want := fmt.Sprintf("%q is too long: at most 106751d", in); err.Error() != want {
+			t.Errorf("parseDuration(%q) error %q, want %q", in, err, want)
 		}
 	}
 }

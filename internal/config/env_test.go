@@ -70,6 +70,7 @@ func TestEnvProblems(t *testing.T) {
 		{"FAKESMTP_MODE=prod", `env FAKESMTP_MODE: unknown mode "prod"`},
 		{"FAKESMTP_MAX_SMTP_ERROR=3", "env FAKESMTP_MAX_SMTP_ERROR: unknown variable (did you mean FAKESMTP_MAX_SMTP_ERRORS?)"},
 		{"FAKESMTP_MAX_SESSIONS=0", "max_sessions = 0, from env FAKESMTP_MAX_SESSIONS: must be at least 1"},
+		{"FAKESMTP_GREYLIST_PASS_TTL=213504d", `env FAKESMTP_GREYLIST_PASS_TTL: "213504d" is too long: at most 106751d`},
 		// Unrelated variables sharing the prefix are left to their owners.
 		{"FAKESMTP_BINARY=/usr/bin/fakesmtp", ""},
 		{"fakesmtp_max_sessions=x", ""},

@@ -5,12 +5,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+
+	"fakesmtp/internal/policy/traps"
 )
 
 // CheckFiles checks the files and directories c names, as the running
 // receiver will use them, and returns every problem:
 //
-//   - local_domains and local_mailboxes, when set, can be opened and read;
+//   - local_domains, local_mailboxes, trap_mailboxes and auth_users_file,
+//     when set, can be opened and read;
+//   - trap_mailboxes holds one local@domain address per line, as serve
+//     requires;
 //   - store_path, when store_data is on, exists or can be created, and a
 //     file can be created in it and removed again;
 //   - log_path, when set, is a folder that exists or can be created, and
@@ -33,6 +39,12 @@ func CheckFiles(c *Config) Problems {
 		}
 		if err := checkReadable(f.path); err != nil {
 			probs.add("%s: %v", f.key, err)
+			continue
+		}
+		if f.key == "trap_mailboxes" {
+			if err := checkTrapMailboxes(f.path); err != nil {
+				probs.add("%s: %v", f.key, err)
+			}
 		}
 	}
 	if c.StoreData {
@@ -60,6 +72,21 @@ func checkReadable(path string) error {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	return nil
+}
+
+// checkTrapMailboxes parses the trap address file the way serve does, so a
+// line that is not local@domain is reported here rather than at start.
+// The parser is not exported on its own, so this runs traps.New, which
+// reads the file first; its state goes to a throwaway folder, because the
+// real state file may be locked by a running receiver and must not change.
+func checkTrapMailboxes(path string) error {
+	dir, err := os.MkdirTemp("", "fakesmtp-check-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	_, err = traps.New(traps.Config{Mailboxes: path, StatePath: filepath.Join(dir, "traps.json")}, nil, nil)
+	return err
 }
 
 // checkWritableDir creates dir if needed and proves a file can be created

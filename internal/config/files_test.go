@@ -22,6 +22,14 @@ func TestCheckFiles(t *testing.T) {
 	if err := os.WriteFile(regular, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	traps := filepath.Join(dir, "traps.txt")
+	if err := os.WriteFile(traps, []byte("# comment\n<Trap@Example.ORG.>\n\nspam@example.org # inline\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badTraps := filepath.Join(dir, "bad-traps.txt")
+	if err := os.WriteFile(badTraps, []byte("trap@example.org\nnot-an-address\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	existingLog := filepath.Join(dir, "old.log")
 	if err := os.WriteFile(existingLog, []byte("kept\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -38,6 +46,13 @@ func TestCheckFiles(t *testing.T) {
 			c.LogPath = filepath.Join(dir, "logs")
 		}, nil},
 		{"nothing to check", func(c *Config) { c.StoreData, c.StorePath = false, regular }, nil},
+		{"trap mailboxes in every form serve accepts", func(c *Config) { c.TrapMailboxes = traps }, nil},
+		// serve refuses this file at start (traps.New), so check-config must.
+		{"trap mailbox not local@domain", func(c *Config) { c.TrapMailboxes = badTraps },
+			[]string{`trap_mailboxes: traps: mailboxes ` + badTraps + `: line 2: "not-an-address" is not local@domain`}},
+		// A file that cannot be read is one problem, not two.
+		{"trap mailboxes missing", func(c *Config) { c.TrapMailboxes = filepath.Join(dir, "nope3.txt") },
+			[]string{"trap_mailboxes: open"}},
 		{"missing lists", func(c *Config) {
 			c.LocalDomains = filepath.Join(dir, "nope.txt")
 			c.LocalMailboxes = filepath.Join(dir, "nope2.txt")

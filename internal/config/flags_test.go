@@ -112,3 +112,30 @@ func TestFlagProblems(t *testing.T) {
 		`flag MaxSessions: unknown key (did you mean "max_sessions"?)`,
 		`flag banner_delay: want a duration with a unit`)
 }
+
+// TestFlagsServeWouldRefuse loads, as check-config does, settings that
+// only serve used to refuse (in dnsbl.ParseEntry and greylist.New), so
+// check-config said OK for a receiver that would not start.
+func TestFlagsServeWouldRefuse(t *testing.T) {
+	tests := []struct {
+		name  string
+		flags []Flag
+		want  string
+	}{
+		{"blocklist filter", []Flag{{"rbl_providers", "zen.spamhaus.org=127.0.0.[2..11*3"}}, `bad octet "[2..11"`},
+		{"allowlist weight", []Flag{{"rwl_providers", "list.dnswl.org*minus3"}}, `bad weight "minus3"`},
+		{"greylist delay past the default expire", []Flag{{"greylist", "true"}, {"greylist_delay", "5h"}},
+			"greylist_delay = 5h0m0s, from flag greylist_delay: not shorter than greylist_expire = 4h0m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := baseOpts()
+			opts.Flags = tt.flags
+			_, _, err := Load(opts)
+			if err == nil {
+				t.Fatalf("Load(%v) reports no problem; serve refuses it", tt.flags)
+			}
+			containsAll(t, problemsOf(t, err), tt.want)
+		})
+	}
+}

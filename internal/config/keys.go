@@ -257,6 +257,9 @@ func parseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("unknown mode %q%s (want one of %s)", s, didYouMean(string(m), names), strings.Join(names, ", "))
 }
 
+// maxDurationDays is the largest whole-day count a time.Duration holds.
+const maxDurationDays = int64(math.MaxInt64 / (24 * time.Hour))
+
 // parseDuration parses Go duration text. A bare number gets a hint, since
 // the legacy file counted milliseconds and people carry that habit over.
 func parseDuration(s string) (time.Duration, error) {
@@ -267,7 +270,13 @@ func parseDuration(s string) (time.Duration, error) {
 	// Whole days ("36d") read better than "864h" for greylist and trap
 	// lifetimes; time.ParseDuration has no day unit.
 	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, nerr := strconv.ParseInt(days, 10, 32); nerr == nil && n >= 0 {
+		if n, nerr := strconv.ParseInt(days, 10, 64); nerr == nil && n >= 0 {
+			// time.Duration counts nanoseconds in an int64, about 292
+			// years; past that the product wraps to a short or negative
+			// duration that would pass for a valid, wrong setting.
+			if n > maxDurationDays {
+				return 0, fmt.Errorf("%q is too long: at most %dd", s, maxDurationDays)
+			}
 			return time.Duration(n) * 24 * time.Hour, nil
 		}
 	}

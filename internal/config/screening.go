@@ -234,6 +234,13 @@ func (c *Config) validateScreening(bad func(key string, value any, format string
 			bad(d.key, d.v, "must be positive")
 		}
 	}
+	// greylist.New refuses this too, but only when serve starts; checked
+	// here so check-config reports it. Only with greylisting on, since the
+	// timings mean nothing otherwise and an off greylist must not stop
+	// the receiver.
+	if c.Greylist && c.GreylistDelay > 0 && c.GreylistExpire > 0 && c.GreylistDelay >= c.GreylistExpire {
+		bad("greylist_delay", c.GreylistDelay, "not shorter than greylist_expire = %s: no retry could ever pass", formatValue(c.GreylistExpire))
+	}
 	if c.Tarpit == "stutter" && c.StutterInterval <= 0 {
 		bad("stutter_interval", c.StutterInterval, "must be positive with tarpit = \"stutter\"")
 	}

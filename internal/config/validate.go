@@ -1,12 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"fakesmtp/internal/policy/dnsbl"
 )
 
 // minMaxDataSize is the smallest max_data_size accepted: below 1 KiB not
@@ -105,14 +108,15 @@ func (c *Config) validate(origin func(key string) string, skip map[string]bool) 
 	}
 
 	for _, p := range []struct {
-		key string
-		v   []string
+		key    string
+		v      []string
+		weight int
 	}{
-		{"rwl_providers", c.RWLProviders},
-		{"rbl_providers", c.RBLProviders},
+		{"rwl_providers", c.RWLProviders, -1},
+		{"rbl_providers", c.RBLProviders, 1},
 	} {
 		for _, e := range p.v {
-			if err := checkProvider(e); err != nil {
+			if err := checkProvider(e, p.weight); err != nil {
 				bad(p.key, p.v, "%q: %v", e, err)
 			}
 		}
@@ -150,14 +154,23 @@ func checkListen(addr string) error {
 	return nil
 }
 
-// checkProvider checks one DNS list entry. Only its outline is checked here
-// ("zone", "zone=filter", "zone*weight"); the policy package interprets it.
-func checkProvider(e string) error {
+// checkProvider checks one DNS list entry ("zone", "zone=filter",
+// "zone*weight") with dnsbl.ParseEntry, the parser serve uses, so that
+// check-config refuses exactly what serve would refuse at start and the
+// syntax has one definition. defaultWeight is the list's (+1 block, -1
+// allow), as serve passes it.
+func checkProvider(e string, defaultWeight int) error {
 	switch {
 	case strings.TrimSpace(e) == "":
 		return fmt.Errorf("empty entry")
 	case strings.ContainsAny(e, " \t\r\n"):
 		return fmt.Errorf("contains white space")
+	}
+	if _, err := dnsbl.ParseEntry(e, defaultWeight); err != nil {
+		// bad already names the entry; drop the parser's prefix so it is
+		// not said twice (should the prefix change, the message only
+		// gets longer).
+		return errors.New(strings.TrimPrefix(err.Error(), fmt.Sprintf("dnsbl: entry %q: ", e)))
 	}
 	return nil
 }

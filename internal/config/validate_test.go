@@ -32,6 +32,12 @@ func TestValidateAccepts(t *testing.T) {
 			c.RBLProviders = []string{"zen.spamhaus.org", "zen.spamhaus.org=127.0.0.[2..11]", "bl.spamcop.net*3"}
 			c.RWLProviders = []string{"list.dnswl.org=127.0.[0..255].[1..3]*-2"}
 		}},
+		{"weight on a filtered entry", func(c *Config) { c.RBLProviders = []string{"zen.spamhaus.org=127.0.0.[2;4..7]*3"} }},
+		// greylist.New only sees the timings when greylisting is on.
+		{"greylist off ignores its timings", func(c *Config) { c.Greylist, c.GreylistDelay = false, 5*time.Hour }},
+		{"greylist delay under expire", func(c *Config) {
+			c.Greylist, c.GreylistDelay, c.GreylistExpire = true, 4*time.Hour-time.Second, 4*time.Hour
+		}},
 		{"single-label host", func(c *Config) { c.Hostname = "localhost" }},
 		{"trailing dot", func(c *Config) { c.Hostname = "mx.example.org." }},
 		{"ipv4 literal", func(c *Config) { c.Hostname = "[192.0.2.1]" }},
@@ -84,6 +90,19 @@ func TestValidateRejects(t *testing.T) {
 		{"no store path", func(c *Config) { c.StorePath = " " }, []string{"store_path", "empty while store_data is on"}},
 		{"provider space", func(c *Config) { c.RBLProviders = []string{"zen.spamhaus.org *3"} }, []string{`rbl_providers`, "contains white space"}},
 		{"provider empty", func(c *Config) { c.RWLProviders = []string{""} }, []string{`rwl_providers = [""]: "": empty entry`}},
+		// Entries dnsbl.ParseEntry refuses, so serve would not start.
+		{"provider unclosed filter bracket", func(c *Config) { c.RBLProviders = []string{"zen.spamhaus.org=127.0.0.[2..11*3"} },
+			[]string{`rbl_providers = ["zen.spamhaus.org=127.0.0.[2..11*3"]: "zen.spamhaus.org=127.0.0.[2..11*3": filter "127.0.0.[2..11": bad octet "[2..11"`}},
+		{"provider word weight", func(c *Config) { c.RWLProviders = []string{"list.dnswl.org*minus3"} },
+			[]string{`rwl_providers = ["list.dnswl.org*minus3"]: "list.dnswl.org*minus3": bad weight "minus3"`}},
+		{"provider three-octet filter", func(c *Config) { c.RBLProviders = []string{"zen.spamhaus.org=127.0.2"} },
+			[]string{`rbl_providers`, `want four octets`}},
+		{"provider no zone", func(c *Config) { c.RBLProviders = []string{"=127.0.0.2"} }, []string{`rbl_providers`, "bad zone"}},
+		{"greylist delay equals expire", func(c *Config) {
+			c.Greylist, c.GreylistDelay, c.GreylistExpire = true, 4*time.Hour, 4*time.Hour
+		}, []string{"greylist_delay = 4h0m0s: not shorter than greylist_expire = 4h0m0s"}},
+		{"greylist delay over expire", func(c *Config) { c.Greylist, c.GreylistDelay = true, 5*time.Hour },
+			[]string{"greylist_delay = 5h0m0s: not shorter than greylist_expire = 4h0m0s: no retry could ever pass"}},
 		{"unknown mode", func(c *Config) { c.Mode = "prod" }, []string{`mode = "prod": unknown mode`}},
 	}
 	for _, tt := range tests {
