@@ -181,8 +181,15 @@ func (h *httpSide) start(ctx context.Context, srv *smtpd.Server, tlsConfig *tls.
 		}
 		users = u
 	}
+	// The names a browser may use besides addresses and localhost: the
+	// configured ones, the announced host name and the machine's.
+	allowed := append([]string{h.cfg.Hostname}, h.cfg.HTTPAllowedHosts...)
+	if name, err := os.Hostname(); err == nil {
+		allowed = append(allowed, name)
+	}
 	h.web = web.New(web.Deps{
 		Index: h.ix, Indexer: h.indexer, Store: h.st, Metrics: h.metrics.Handler(), Users: users, Logger: h.logger.With("part", "web"),
+		AllowedHosts: allowed,
 		Info: map[string]any{"version": versionString(), "mode": string(h.cfg.Mode), "hostname": h.cfg.Hostname,
 			"smtp_listen": h.cfg.Listen, "smtps_listen": h.cfg.TLSListen, "store_data": h.cfg.StoreData},
 		Live:  func() web.Live { return web.Live{Sessions: srv.ActiveSessions(), Tarpitted: srv.Tarpitting()} },

@@ -59,7 +59,8 @@ func TestTOMLExampleFile(t *testing.T) {
 			RelayAuthUser: "fakesmtp", RelayAuthPasswordFile: "/etc/fakesmtp/relay-password", RelayMatch: []string{"example.org", ".example.org"},
 			RelaySender: "bounces@example.org", RelayQueuePath: "/var/lib/fakesmtp/queue", RelayRetrySchedule: []string{"1m", "5m", "15m", "1h"},
 			RelayMaxAge: 5 * 24 * time.Hour, RelayWorkers: 4, RelayTimeout: 5 * time.Minute},
-		Web: Web{HTTPListen: "127.0.0.1:8025", HTTPTLS: true, HTTPAuthFile: "/etc/fakesmtp/htpasswd", Index: true,
+		Web: Web{HTTPListen: "127.0.0.1:8025", HTTPTLS: true, HTTPAuthFile: "/etc/fakesmtp/htpasswd",
+			HTTPAllowedHosts: []string{"mail.example.org"}, Index: true,
 			IndexPath: "/var/lib/fakesmtp/index.db", Transcript: true},
 		File: "testdata/fakesmtp.toml",
 	}

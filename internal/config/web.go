@@ -18,6 +18,11 @@ type Web struct {
 	// set, every page but the health checks needs basic auth (key
 	// http_auth_file).
 	HTTPAuthFile string
+	// HTTPAllowedHosts are the names, besides IP addresses, localhost,
+	// hostname and the machine's name, that requests to the HTTP side
+	// may give in Host; "*" allows any (key http_allowed_hosts). Other
+	// names are refused: the defence against DNS rebinding.
+	HTTPAllowedHosts []string
 	// Index keeps the SQLite message index (key index); the web UI's
 	// lists and searches need it.
 	Index bool
@@ -46,6 +51,8 @@ var webKeys = []keyDef{
 		func(c *Config) any { return &c.HTTPTLS }},
 	{Key{Name: "http_auth_file", Kind: KindPath, Help: "htpasswd -B file; basic auth for the web UI and API"},
 		func(c *Config) any { return &c.HTTPAuthFile }},
+	{Key{Name: "http_allowed_hosts", Kind: KindList, Help: `host names the web UI and API answer to, besides IP addresses, localhost and hostname ("*" = any)`},
+		func(c *Config) any { return &c.HTTPAllowedHosts }},
 	{Key{Name: "index", Kind: KindBool, Help: "keep the SQLite message index (lists and searches of the web UI)"},
 		func(c *Config) any { return &c.Index }},
 	{Key{Name: "index_path", Kind: KindPath, Help: "SQLite index file (default <store_path>/index.db)"},
