@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"fakesmtp/internal/policy/traps"
 )
@@ -76,16 +75,8 @@ func checkReadable(path string) error {
 
 // checkTrapMailboxes parses the trap address file the way serve does, so a
 // line that is not local@domain is reported here rather than at start.
-// The parser is not exported on its own, so this runs traps.New, which
-// reads the file first; its state goes to a throwaway folder, because the
-// real state file may be locked by a running receiver and must not change.
 func checkTrapMailboxes(path string) error {
-	dir, err := os.MkdirTemp("", "fakesmtp-check-*")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	_, err = traps.New(traps.Config{Mailboxes: path, StatePath: filepath.Join(dir, "traps.json")}, nil, nil)
+	_, err := traps.ReadMailboxes(path)
 	return err
 }
 

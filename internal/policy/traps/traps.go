@@ -152,7 +152,7 @@ func (t *Traps) TTL() time.Duration { return t.ttl }
 // Reload re-reads the Mailboxes file (on SIGHUP). On error the addresses
 // in use stay as they were.
 func (t *Traps) Reload() error {
-	set, err := readMailboxes(t.cfg.Mailboxes)
+	set, err := ReadMailboxes(t.cfg.Mailboxes)
 	if err != nil {
 		return err
 	}
@@ -372,9 +372,11 @@ func normalizeAddress(a string) string {
 	return strings.TrimSuffix(strings.ToLower(a), ".")
 }
 
-// readMailboxes reads the trap address file: one address per line, "#"
-// starts a comment, blank lines are skipped. An empty name is no file.
-func readMailboxes(name string) (map[string]bool, error) {
+// ReadMailboxes reads the trap address file: one local@domain address per
+// line, "#" starts a comment, blank lines are skipped; every bad line is
+// named in the error. An empty name is no file. `fakesmtp check-config`
+// reads the file with it too, so both judge a line alike.
+func ReadMailboxes(name string) (map[string]bool, error) {
 	set := map[string]bool{}
 	if name == "" {
 		return set, nil
