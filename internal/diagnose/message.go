@@ -62,7 +62,18 @@ var singleFields = map[string]string{
 // Missing* findings are left out, since the field may come later.
 func Message(header []byte, smtputf8 bool) []Finding {
 	p := headerParser{smtputf8: smtputf8, counts: map[string]int{}, first: map[string]string{}}
-	p.parse(header)
+	p.parse(header, false)
+	return p.findings
+}
+
+// Head is Message of the first bytes of a message that goes on past them
+// (a receiver checks the header before the rest has arrived). Running out
+// of data then means "not seen yet", not "the message ended": a field
+// that comes after the cut is not reported missing, and a line cut in
+// the middle is not taken for the start of the body.
+func Head(header []byte, smtputf8 bool) []Finding {
+	p := headerParser{smtputf8: smtputf8, counts: map[string]int{}, first: map[string]string{}}
+	p.parse(header, true)
 	return p.findings
 }
 
@@ -87,8 +98,9 @@ func (p *headerParser) add(f Finding) {
 	p.findings = append(p.findings, f)
 }
 
-func (p *headerParser) parse(data []byte) {
-	truncated := false
+// parse checks data; cut says that the message goes on after it.
+func (p *headerParser) parse(data []byte, cut bool) {
+	truncated := cut
 	if len(data) > maxHeaderBytes {
 		data, truncated = data[:maxHeaderBytes], true
 	}

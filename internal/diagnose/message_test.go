@@ -96,6 +96,35 @@ func TestMessage(t *testing.T) {
 	}
 }
 
+// Head checks the first bytes of a message that goes on: what is not
+// there yet is not missing, and a line cut short is not a body line.
+// Message, on the same bytes taken as the whole message, reports both.
+func TestHead(t *testing.T) {
+	tests := []struct {
+		name      string
+		in        string
+		head, all []string
+	}{
+		{"date and message-id after the cut", "From: Alice <alice@example.com>\r\nTo: b@example.org,\r\n c@example.org\r\n",
+			nil, []string{"missing-date", "missing-message-id"}},
+		{"cut inside a field name", "Date: Mon, 2 Jan 2006 15:04:05 -0700\r\nFrom: alice@example.com\r\nMessage-I",
+			nil, []string{"no-header-body-separator", "missing-message-id"}},
+		{"whole header in the head", clean + "\r\nbody", nil, nil},
+		{"header ends in the head, date missing", without("Date") + "\r\nbody", []string{"missing-date"}, []string{"missing-date"}},
+		{"bad date before the cut", "Date: soon\r\nFrom: alice@example.com\r\n", []string{"bad-date"}, []string{"bad-date", "missing-message-id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := codes(Head([]byte(tt.in), false)); !slices.Equal(got, tt.head) {
+				t.Errorf("Head: %q, want %q", got, tt.head)
+			}
+			if got := codes(Message([]byte(tt.in), false)); !slices.Equal(got, tt.all) {
+				t.Errorf("Message: %q, want %q", got, tt.all)
+			}
+		})
+	}
+}
+
 func TestMessageDuplicateText(t *testing.T) {
 	got := Message([]byte(clean+"message-id: <5@example.com>\r\n"), false)
 	if len(got) != 1 || !strings.Contains(got[0].Text, "Message-ID") {

@@ -118,16 +118,21 @@ func (s *session) bdatCmd(ctx context.Context, cmd smtp.Command) smtp.Reply {
 	defer s.reset()
 	defer b.abort()
 	if !b.started && !b.tooBig {
-		s.startBDAT(ctx, b) // a message shorter than headerPeek
+		s.startBDAT(ctx, b, true) // a message shorter than headerPeek
 	}
 	return s.finishMessage(ctx, b.env, b.sw, b.storeErr, b.tooBig, smtp.DataStats{Bytes: b.size})
 }
 
 // startBDAT runs the header checks on the first bytes of a BDAT message
-// and creates its file with them, its annotations complete.
-func (s *session) startBDAT(ctx context.Context, b *bdatState) {
+// (all of it when whole) and creates its file with them, its annotations
+// complete.
+func (s *session) startBDAT(ctx context.Context, b *bdatState, whole bool) {
 	b.started = true
-	msg := diagnose.Message(b.head.Bytes(), s.tx.smtputf8)
+	check := diagnose.Head
+	if whole {
+		check = diagnose.Message
+	}
+	msg := check(b.head.Bytes(), s.tx.smtputf8)
 	s.messageFindings(msg)
 	b.env.Extra = append(b.env.Extra, s.findingHeaders(msg)...)
 	if s.cfg.StoreData {
@@ -150,7 +155,7 @@ func (w bdatWriter) Write(p []byte) (int, error) {
 	if !b.started {
 		b.head.Write(p)
 		if b.head.Len() >= headerPeek {
-			w.s.startBDAT(w.ctx, b)
+			w.s.startBDAT(w.ctx, b, false)
 		}
 		return len(p), nil
 	}

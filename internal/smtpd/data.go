@@ -39,9 +39,14 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 	// create runs the header checks on what has been read so far and
 	// starts the file, its annotations complete.
 	var content []diagnose.Finding // known only at the end of data
-	create := func() {
+	// whole says head is the whole message; else more follows it.
+	create := func(whole bool) {
 		created = true
-		msg := append(diagnose.Message(head.Bytes(), s.tx.smtputf8), content...)
+		check := diagnose.Head
+		if whole {
+			check = diagnose.Message
+		}
+		msg := append(check(head.Bytes(), s.tx.smtputf8), content...)
 		s.messageFindings(msg)
 		env.Extra = append(env.Extra, s.findingHeaders(msg)...)
 		if !s.cfg.StoreData {
@@ -69,7 +74,7 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 			case !created:
 				head.Write(buf[:n])
 				if head.Len() >= headerPeek {
-					create()
+					create(false)
 				}
 			case sw != nil && storeErr == nil:
 				_, storeErr = sw.Write(buf[:n])
@@ -90,7 +95,7 @@ func (s *session) receiveData(ctx context.Context) smtp.Reply {
 		// content findings are only logged.
 		s.messageFindings(content)
 	} else if !tooBig {
-		create()
+		create(true)
 	}
 	return s.finishMessage(ctx, env, sw, storeErr, tooBig, st)
 }

@@ -1,6 +1,7 @@
 package smtpd_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -53,5 +54,35 @@ func TestClientFindings(t *testing.T) {
 	ms := e.messages()
 	if extra := ms[len(ms)-1].env.Extra; len(extra) != 0 {
 		t.Fatalf("clean client got findings %q", extra)
+	}
+}
+
+// A valid message whose header section is longer than what is checked
+// before the file is created (64 KiB: nodemailer or Outlook sending to
+// about a thousand recipients, with Date and Message-ID after To) is not
+// told it lacks them: they are only beyond the checked part.
+func TestBigHeaderNoFalseFindings(t *testing.T) {
+	cfg := devConfig()
+	cfg.FindingHeaders = true
+	e := start(t, cfg)
+	c := e.dial()
+	c.Expect("EHLO client.example", 250)
+	var b strings.Builder
+	b.WriteString("From: Alice <alice@b.example>\r\nTo: ")
+	for i := range 900 {
+		if i > 0 {
+			b.WriteString(",\r\n ")
+		}
+		fmt.Fprintf(&b, "\"Recipient Number %04d of the list\" <recipient.number.%04d@c.example>", i, i)
+	}
+	b.WriteString("\r\nSubject: hello\r\nMessage-ID: <1@b.example>\r\nDate: Sat, 28 Nov 2026 20:00:00 +0000\r\n\r\nbody\r\n.\r\n")
+	if b.Len() < 64<<10 {
+		t.Fatalf("header of %d bytes: not past the checked part", b.Len())
+	}
+	if r := sendMessage(t, c, "alice@b.example", "d@c.example", b.String()); r.Code != 250 {
+		t.Fatal(r)
+	}
+	if extra := e.messages()[0].env.Extra; len(extra) != 0 {
+		t.Fatalf("valid message got findings %q", extra)
 	}
 }
