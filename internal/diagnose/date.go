@@ -15,8 +15,60 @@ func validDate(v string) bool {
 	if plainDate(v) {
 		return true
 	}
+	v, ok := dateTokens(v)
+	if !ok {
+		return false
+	}
 	_, err := mail.ParseDate(v)
 	return err == nil
+}
+
+// dateTokens prepares a date-time for mail.ParseDate, and refuses what
+// ParseDate would wrongly let through. It drops the comments (CFWS, RFC
+// 5322 3.3; ParseDate skips them only after the zone) and turns every run
+// of white space, tabs included (FWS may be a tab, and ParseDate's layouts
+// have spaces), into one space. Then the value must be exactly
+//
+//	[day-name ","] day month year time-of-day zone
+//
+// ParseDate itself stops reading at the zone, so junk after it ("+0200
+// CEST", the PHP date('r T') bug, or a zone written twice) would pass;
+// and it takes fractional seconds, which RFC 5322's time-of-day has not.
+func dateTokens(v string) (string, bool) {
+	var b strings.Builder
+	depth := 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\' && depth > 0:
+			i++ // quoted-pair inside a comment
+		case c == '(':
+			depth++
+		case c == ')':
+			if depth == 0 {
+				return "", false
+			}
+			depth--
+			b.WriteByte(' ')
+		case depth > 0:
+		case c == ',':
+			b.WriteString(", ")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	if depth != 0 {
+		return "", false
+	}
+	f := strings.Fields(b.String()) // splits at tabs too
+	if len(f) > 0 && f[0] != "," && strings.HasSuffix(f[0], ",") {
+		f = f[1:] // the day name; ParseDate checks it below
+	} else if len(f) > 1 && f[1] == "," {
+		f = f[2:] // obs-day-of-week: "Tue , 1 Jul ..."
+	}
+	if len(f) != 5 || strings.ContainsAny(f[3], ".,") || strings.Contains(strings.Join(f, " "), ",") || !zoneToken(f[4]) {
+		return "", false
+	}
+	return strings.Join(strings.Fields(b.String()), " "), true
 }
 
 // plainDate reports whether s is exactly
@@ -73,6 +125,25 @@ func plainDate(s string) bool {
 	}
 	return day >= 1 && day <= daysIn(month, year) && hour <= 23 && minute <= 59 && second <= 59 &&
 		zh <= 23 && zm <= 59
+}
+
+// zoneToken reports whether z is a zone: "+" or "-" and four digits, or
+// an obsolete zone name of letters (RFC 5322 4.3: UT, GMT, EST, ..., and
+// the military letters).
+func zoneToken(z string) bool {
+	if len(z) == 5 && (z[0] == '+' || z[0] == '-') {
+		_, rest, ok := digits(z[1:], 4, 4)
+		return ok && rest == ""
+	}
+	if len(z) == 0 || len(z) > 5 {
+		return false
+	}
+	for i := 0; i < len(z); i++ {
+		if c := z[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // zoneComment reports whether s, what follows the numeric zone, is

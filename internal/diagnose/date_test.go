@@ -48,9 +48,51 @@ func TestPlainDate(t *testing.T) {
 		if got := plainDate(tc.in); got != tc.plain {
 			t.Errorf("plainDate(%q) = %v, want %v", tc.in, got, tc.plain)
 		}
-		_, err := mail.ParseDate(tc.in)
-		if got := validDate(tc.in); got != (err == nil) {
-			t.Errorf("validDate(%q) = %v, ParseDate error %v", tc.in, got, err)
+		if _, err := mail.ParseDate(tc.in); tc.plain && err != nil {
+			t.Errorf("plainDate takes %q, which ParseDate refuses: %v", tc.in, err)
+		}
+		if tc.plain && !validDate(tc.in) {
+			t.Errorf("validDate(%q) = false", tc.in)
+		}
+	}
+}
+
+// validDate follows RFC 5322 3.3 where mail.ParseDate is lax or strict
+// the wrong way: it takes tabs as the folding white space they are, and
+// refuses what follows the zone unless it is a comment, and fractional
+// seconds.
+func TestValidDate(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		valid bool
+	}{
+		{"Mon, 2 Jan 2006 15:04:05 -0700", true},
+		{"Mon, 2 Jan 2006\t15:04:05 +0000", true},  // folded with a tab, then unfolded
+		{"Mon, 2 Jan 2006 15:04:05\t+0000", true},  // ParseDate refuses both
+		{"Mon,\t2 Jan 2006  15:04:05 +0000", true}, // FWS is any run of WSP
+		{"Thu, 1 Apr 2027 10:00:00 +0000 (UTC) ", true},
+		{"Thu, 1 Apr 2027 10:00:00 +0000(UTC)", true},
+		{"Thu, 1 Apr 2027 10:00:00 +0000 (a (nested) one)", true},
+		{"Thu, 1 Apr 2027 (noon) 10:00:00 +0000", true},
+		{"Thu, 20 Nov 1997 09:55:06 MDT (MDT)", true},
+		{"Thu, 1 Apr 2027 10:00:00 GMT", true},
+		{"Thu, 1 Apr 27 10:00:00 +0000", true},
+		{"2 Jan 2006 15:04 GMT", true},
+		{"Tue, 1 Jul 2003 10:52:37 +0200 CEST", false}, // PHP's date('r T'): the name belongs in a comment
+		{"Mon, 2 Jan 2006 15:04:05 +0000 +0000", false},
+		{"Mon, 2 Jan 2006 15:04:05 +0000 garbage here", false},
+		{"Mon, 2 Jan 2006 15:04:05.999 +0000", false}, // no fractions in time-of-day
+		{"Thu, 1 Apr 2027 10:00:00 +00000", false},
+		{"Thu, 1 Apr 2027 10:00:00 +0000 (UTC", false},
+		{"Thu, 1 Apr 2027 10:00:00 +0000 UTC)", false},
+		{"Thu, 29 Feb 2027 10:00:00 +0000", false},
+		{"Thx, 1 Apr 2027 10:00:00 +0000", false},
+		{"2027-04-01T10:00:00Z", false},
+		{"", false},
+		{"yesterday", false},
+	} {
+		if got := validDate(tc.in); got != tc.valid {
+			t.Errorf("validDate(%q) = %v, want %v", tc.in, got, tc.valid)
 		}
 	}
 }
