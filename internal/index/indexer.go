@@ -55,6 +55,11 @@ type Indexer struct {
 	// mu serialises batches and reconciles, so Reconcile may be called
 	// while Run runs.
 	mu sync.Mutex
+
+	// betweenReads, when set (tests), runs in Reconcile between its read
+	// of the index and its listing of the folder: where another
+	// process's indexer can slip in.
+	betweenReads func()
 }
 
 // op is one queued change: a file to (re)index or an entry to remove.
@@ -340,15 +345,24 @@ func (x *Indexer) index(ctx context.Context, add, del []string) (int, int, error
 func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int, err error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	files, err := listMessageFiles(x.dir)
-	if err != nil {
-		return 0, 0, fmt.Errorf("index: reconcile: %w", err)
-	}
+	// The index first, then the folder: `fakesmtp reindex` runs beside a
+	// server, whose indexer its x.mu does not hold back. A message that
+	// arrives in between is then in the listing (and put again, which
+	// keeps it as it is) rather than in the index only, which would look
+	// like a file gone. Entries are still removed only once their file is
+	// seen to be gone (see gone below).
 	indexed, err := x.ix.IDs(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("index: reconcile: %w", err)
 	}
 	stale, err := x.ix.staleText(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("index: reconcile: %w", err)
+	}
+	if x.betweenReads != nil {
+		x.betweenReads()
+	}
+	files, err := listMessageFiles(x.dir)
 	if err != nil {
 		return 0, 0, fmt.Errorf("index: reconcile: %w", err)
 	}
@@ -374,7 +388,11 @@ func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int,
 		delete(have, f)
 	}
 	for i := range have {
-		del = append(del, i)
+		// Not in the listing; but a file compacted while the folder was
+		// read may have been missed between its two forms.
+		if gone(x.dir, i) {
+			del = append(del, i)
+		}
 	}
 	sort.Strings(del)
 	for len(add) > 0 || len(del) > 0 {
@@ -416,6 +434,13 @@ func (x *Indexer) Reconcile(ctx context.Context, full bool) (added, removed int,
 		x.logger.Info("index reconciled with the store", "indexed", added, "removed", removed, "full", full)
 	}
 	return added, removed, nil
+}
+
+// gone reports whether the store folder dir holds no file, in any form,
+// for msgID.
+func gone(dir, msgID string) bool {
+	_, err := store.LocateIn(dir, msgID)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // inSet returns the elements of the lists that are in set.

@@ -427,3 +427,31 @@ func TestReconcileLetsLiveMailIn(t *testing.T) {
 		t.Errorf("%d changes left in the queue", len(x.queue))
 	}
 }
+
+// `fakesmtp reindex` runs beside a server whose indexer it cannot hold
+// back. A message that the server stores and indexes while the reconcile
+// reads the index and the folder keeps its entry: it used to look like
+// an entry whose file was gone, and was removed.
+func TestReconcileKeepsMailArrivingMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	f := newStoreFixture(t)
+	ix := newIndex(t)
+	old := f.write(rawHTML)
+	server := NewIndexer(ix, f.dir, slog.New(slog.DiscardHandler))
+	reindex := NewIndexer(ix, f.dir, slog.New(slog.DiscardHandler))
+	var arrived string
+	reindex.betweenReads = func() {
+		arrived = f.write(rawMultipart)
+		if err := server.apply(ctx, []op{{id: arrived}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := reindex.Reconcile(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []string{old, arrived} {
+		if _, err := ix.Get(ctx, i); err != nil {
+			t.Errorf("entry %s after the reconcile: %v", i, err)
+		}
+	}
+}
