@@ -418,6 +418,34 @@ func TestDelete(t *testing.T) {
 	}
 }
 
+// `fakesmtp queue delete`, run while a worker's attempt fails the entry
+// for good, wins: the worker's move to failed/ finds the message gone and
+// takes back the state and reason it wrote there, instead of leaving a
+// failed entry without a message that cannot be retried.
+func TestDeleteDuringAttempt(t *testing.T) {
+	dir := t.TempDir()
+	q, _ := newQueue(t, dir, "127.0.0.1:9", nil)
+	env := envelope("s@example.org", "r@example.net")
+	q.Spool(env, received, body)
+	st, err := loadState(filepath.Join(dir, env.ID+stateExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The attempt has its result: a permanent refusal.
+	st.Attempts++
+	st.Rcpts[0].Status, st.Rcpts[0].Reply = StatusFailed, "550 5.1.1 no such user"
+	if _, err := Delete(dir, []string{env.ID}); err != nil { // meanwhile, from the CLI
+		t.Fatal(err)
+	}
+	q.finish(st)
+	if es := queued(t, dir); len(es) != 0 {
+		t.Errorf("deleted entry back in the queue listing: %+v", es)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, failedDir)); len(left) != 0 {
+		t.Errorf("failed/ holds %v", left)
+	}
+}
+
 // tlsUpstream starts an upstream with STARTTLS and AUTH and returns it
 // and a CA file that verifies it.
 func tlsUpstream(t *testing.T, implicit bool) (*upstream, string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,12 +227,18 @@ func (q *Queue) finish(st *State) {
 		fmt.Fprintf(&b, "<%s>: %s: %s\n", r.Addr, r.Status, r.Reply)
 	}
 	st.Reason = strings.TrimSpace(b.String())
-	if err := q.moveFailed(st, b.String()); err != nil {
+	if err := q.moveFailed(st, b.String()); errors.Is(err, errDeleted) {
+		q.logger.Info("relay: entry deleted during its delivery attempt", "id", st.ID)
+		return
+	} else if err != nil {
 		q.logger.Error("relay: cannot move to failed/; stays queued", "id", st.ID, "err", err)
 		return
 	}
 	q.logger.Warn("relay: failed", "id", st.ID, "failed", len(failed), "rcpts", len(st.Rcpts), "reason", strings.ReplaceAll(st.Reason, "\n", "; "))
 }
+
+// errDeleted says that an entry was deleted while it was being worked on.
+var errDeleted = errors.New("relay: entry deleted meanwhile")
 
 // moveFailed moves an entry into failed/: reason and state first, then
 // the message, then the queued state goes. A crash at any point leaves
@@ -247,6 +254,15 @@ func (q *Queue) moveFailed(st *State, reason string) error {
 		return err
 	}
 	if err := safeio.Rename(filepath.Join(q.cfg.Dir, st.ID+msgExt), filepath.Join(fdir, st.ID+msgExt)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			// `fakesmtp queue delete` (another process) took the entry
+			// during the attempt: what was just written in failed/
+			// would bring it back, without its message.
+			os.Remove(filepath.Join(fdir, st.ID+stateExt))
+			os.Remove(filepath.Join(fdir, st.ID+reasonExt))
+			safeio.SyncDir(fdir)
+			return errDeleted
+		}
 		return err
 	}
 	if err := safeio.SyncDir(fdir); err != nil {
