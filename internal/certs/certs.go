@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -62,7 +63,10 @@ func SelfSigned(hostname string, now time.Time) (*Source, error) {
 		DNSNames:              []string{hostname, "localhost"},
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
-	if ip := net.ParseIP(hostname); ip != nil {
+	// An address literal (RFC 5321 4.1.3: "[192.0.2.1]", "[IPv6:2001:db8::1]")
+	// names the address itself.
+	literal := strings.TrimPrefix(strings.TrimSuffix(strings.TrimPrefix(hostname, "["), "]"), "IPv6:")
+	if ip := net.ParseIP(literal); ip != nil {
 		tmpl.DNSNames = []string{"localhost"}
 		tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
 	}

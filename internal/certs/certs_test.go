@@ -46,6 +46,24 @@ func TestSelfSigned(t *testing.T) {
 	}
 }
 
+// A host name that is an address literal, as the hostname setting
+// allows, names that address in the certificate.
+func TestSelfSignedAddressLiteral(t *testing.T) {
+	for host, addr := range map[string]string{"[192.0.2.1]": "192.0.2.1", "[IPv6:2001:db8::1]": "2001:db8::1", "192.0.2.7": "192.0.2.7"} {
+		s, err := SelfSigned(host, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := s.Config().GetCertificate(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := leaf.Leaf.VerifyHostname(addr); err != nil {
+			t.Errorf("%s: %v", host, err)
+		}
+	}
+}
+
 func TestTLS11Refused(t *testing.T) {
 	s, _ := SelfSigned("mx.example.test", time.Now())
 	c1, c2 := net.Pipe()
