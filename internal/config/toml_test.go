@@ -26,7 +26,7 @@ func TestTOMLExampleFile(t *testing.T) {
 		MaxMessages:    10,
 		MaxSessions:    16,
 		StoreData:      true,
-		StorePath:      "/var/spool/fakesmtp",
+		StorePath:      "/var/lib/fakesmtp/spool",
 		MaxDataSize:    2097152,
 		LogPath:        "/var/log/fakesmtp",
 		BannerDelay:    time.Second,
