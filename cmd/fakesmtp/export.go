@@ -20,32 +20,32 @@ import (
 func exportCmd(args []string, stdout, stderr io.Writer) int {
 	var format, to, since string
 	var rest []string
-	// The export flags first; everything else is the settings' (store_path).
+	// The export flags, anywhere; everything else is the settings'
+	// (store_path).
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		val := func() (string, bool) {
-			if i+1 < len(args) {
-				i++
-				return args[i], true
-			}
-			return "", false
-		}
-		var ok bool
-		switch a {
-		case "--format", "-format":
-			format, ok = val()
-		case "--to", "-to":
-			to, ok = val()
-		case "--since", "-since":
-			since, ok = val()
+		name, value, hasValue := splitFlag(a)
+		var dst *string
+		switch name {
+		case "format":
+			dst = &format
+		case "to":
+			dst = &to
+		case "since":
+			dst = &since
 		default:
 			rest = append(rest, a)
 			continue
 		}
-		if !ok {
-			fmt.Fprintf(stderr, "fakesmtp export: %s needs a value\n", a)
-			return 2
+		if !hasValue {
+			if i+1 == len(args) {
+				fmt.Fprintf(stderr, "fakesmtp export: %s needs a value\n", a)
+				return 2
+			}
+			i++
+			value = args[i]
 		}
+		*dst = value
 	}
 	if (format != "mbox" && format != "maildir") || to == "" {
 		fmt.Fprintln(stderr, "usage: fakesmtp export --format mbox|maildir --to PATH [--since 2026-11-01|24h] [--config FILE] [--store-path DIR]")

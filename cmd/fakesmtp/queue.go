@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -37,15 +38,23 @@ func queueCmd(args []string, stdout, stderr io.Writer) int {
 		queueUsage(stderr)
 		return 2
 	}
+	// The IDs come first; --all may be anywhere among the settings flags,
+	// and takes a value like any Go bool flag (--all=false).
 	var ids, flags []string
 	all := false
-	for i := 0; i < len(rest); i++ {
-		switch a := rest[i]; {
-		case a == "--all" || a == "-all":
+	for _, a := range rest {
+		switch name, value, hasValue := splitFlag(a); {
+		case name == "all":
 			all = true
-		case strings.HasPrefix(a, "-"):
-			flags = append(flags, rest[i:]...)
-			i = len(rest)
+			if hasValue {
+				var err error
+				if all, err = strconv.ParseBool(value); err != nil {
+					fmt.Fprintf(stderr, "fakesmtp queue: %s: want true or false\n", a)
+					return 2
+				}
+			}
+		case strings.HasPrefix(a, "-") || len(flags) > 0:
+			flags = append(flags, a)
 		default:
 			ids = append(ids, a)
 		}

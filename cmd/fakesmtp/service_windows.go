@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/windows/svc"
@@ -27,13 +28,52 @@ func runAsService(args []string, stdout, stderr io.Writer) (int, bool) {
 	}
 	h := &serviceHandler{args: args, stdout: stdout, stderr: stderr}
 	if err := svc.Run(serviceName, h); err != nil {
-		if el, err2 := eventlog.Open(serviceName); err2 == nil {
-			el.Error(1, "fakesmtp service failed: "+err.Error())
-			el.Close()
-		}
+		logEvent("fakesmtp service failed: " + err.Error())
 		return 1, true
 	}
 	return h.code, true
+}
+
+// logEvent writes an error to the Windows event log, the only place a
+// service's failure is seen when it has no log_path or failed before
+// opening it.
+func logEvent(msg string) {
+	if el, err := eventlog.Open(serviceName); err == nil {
+		el.Error(1, msg)
+		el.Close()
+	}
+}
+
+// tailSize bounds what tailWriter keeps: the reason serve stopped is the
+// last thing it writes, and without log_path its logs, which can be long,
+// go to the same stderr.
+const tailSize = 8 << 10
+
+// tailWriter keeps the last tailSize bytes written to it. It collects
+// serve's stderr, which a service does not have, so that the error a
+// failed start prints (a port in use, a bad setting) reaches the event log.
+type tailWriter struct {
+	mu  sync.Mutex // serve's goroutines log concurrently
+	buf []byte
+}
+
+// Write keeps p's end. It never fails, so io.MultiWriter goes on to the
+// real stderr.
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - tailSize; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+// String returns what is kept.
+func (t *tailWriter) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
 }
 
 type serviceHandler struct {
@@ -48,14 +88,25 @@ func (h *serviceHandler) Execute(_ []string, req <-chan svc.ChangeRequest, statu
 	status <- svc.Status{State: svc.StartPending}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	go func() { done <- serve(ctx, h.args, h.stdout, h.stderr) }()
+	// The tail first: io.MultiWriter stops at the first failing writer,
+	// and a service's stderr is usually an invalid handle.
+	tail := &tailWriter{}
+	stderr := io.MultiWriter(tail, h.stderr)
+	go func() { done <- serve(ctx, h.args, h.stdout, stderr) }()
 	status <- svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
 	for {
 		select {
 		case code := <-done:
 			h.code = code
 			cancel()
-			return false, uint32(code)
+			if code == 0 {
+				return false, 0
+			}
+			logEvent(fmt.Sprintf("fakesmtp serve exited with code %d:\n%s", code, tail.String()))
+			// A service-specific exit code: with false, the service
+			// manager would read the code as a Win32 error (2 shows as
+			// ERROR_FILE_NOT_FOUND).
+			return true, uint32(code)
 		case c := <-req:
 			switch c.Cmd {
 			case svc.Interrogate:
