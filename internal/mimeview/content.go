@@ -72,8 +72,8 @@ func find(raw []byte, opt Options, match func(*Part) bool, what string) (p Part,
 			return true
 		},
 	}
-	hb := splitHeader(raw, nil)
-	w.walk(hb.header, raw[hb.body:])
+	hb := splitHeader(raw, w.opt.MaxHeaderFields, nil)
+	w.walk(hb, raw)
 	if !found {
 		return Part{}, nil, fmt.Errorf("%s: %w", what, ErrNoPart)
 	}

@@ -29,7 +29,7 @@ func FuzzParse(f *testing.F) {
 	for _, tc := range hostile {
 		f.Add([]byte(tc.raw))
 	}
-	opt := Options{MaxParts: 64, MaxDepth: 8, MaxTextBytes: 4096}
+	opt := Options{MaxParts: 64, MaxDepth: 8, MaxTextBytes: 4096, MaxHeaderFields: 64}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		// A hang would otherwise stall a worker without a report; a panic
 		// in another goroutine kills the worker, and the fuzzer saves the

@@ -26,9 +26,10 @@ type rawField struct {
 // fields parsed by go-message for MIME semantics, and where the body
 // starts.
 type headerBlock struct {
-	fields []rawField
-	header message.Header
-	body   int // offset of the body in the raw message
+	fields    []rawField
+	header    message.Header
+	body      int  // offset of the body in the raw message
+	fieldsCut bool // fields past the cap were skipped
 }
 
 // splitHeader finds the header fields of raw and where the body starts.
@@ -41,7 +42,12 @@ type headerBlock struct {
 // as in the messages some test tools send with no header at all. The
 // block found that way is then handed to ReadHeader, which cannot fail on
 // it, so go-message's view and the fields listed agree.
-func splitHeader(raw []byte, pr *problems) headerBlock {
+//
+// Fields past the first max are skipped: neither kept nor given to
+// ReadHeader, whose cost per field is the same for "a:b" as for a real
+// one. The lines after the cap are still scanned, without allocating,
+// for the end of the header.
+func splitHeader(raw []byte, max int, pr *problems) headerBlock {
 	var hb headerBlock
 	start, pos, end := 0, 0, -1
 	// An mbox "From " line (not a field: the text before its first colon
@@ -66,7 +72,9 @@ func splitHeader(raw []byte, pr *problems) headerBlock {
 				break
 			}
 			// RFC 5322 2.2.3: a folded line continues the field above.
-			hb.fields[len(hb.fields)-1].end = next
+			if !hb.fieldsCut {
+				hb.fields[len(hb.fields)-1].end = next
+			}
 		default:
 			name, ok := fieldName(line)
 			if !ok {
@@ -74,8 +82,15 @@ func splitHeader(raw []byte, pr *problems) headerBlock {
 				end, hb.body = pos, pos
 				break
 			}
+			if len(hb.fields) >= max {
+				if !hb.fieldsCut {
+					hb.fieldsCut = true
+					pr.add("header: more than %d header fields in the message; the rest are skipped", max)
+				}
+				break
+			}
 			colon := pos + bytes.IndexByte(line, ':')
-			hb.fields = append(hb.fields, rawField{name: name, value: colon + 1, end: next})
+			hb.fields = append(hb.fields, rawField{name: string(name), value: colon + 1, end: next})
 		}
 		if end >= 0 {
 			break
@@ -92,6 +107,10 @@ func splitHeader(raw []byte, pr *problems) headerBlock {
 		f.raw = string(trimEOL(raw[f.value:f.end]))
 	}
 
+	if hb.fieldsCut {
+		// Only the fields kept, which end with the last one's line.
+		end = hb.fields[len(hb.fields)-1].end
+	}
 	block := io.MultiReader(bytes.NewReader(raw[start:end]), strings.NewReader("\r\n"))
 	h, err := textproto.ReadHeader(bufio.NewReader(block))
 	if err != nil {
@@ -105,21 +124,24 @@ func splitHeader(raw []byte, pr *problems) headerBlock {
 // non-empty run of printable ASCII other than colon, then a colon
 // (RFC 5322 2.2; blanks before the colon are obsolete syntax, RFC 5322
 // 4.5, and accepted).
-func fieldName(line []byte) (string, bool) {
+//
+// The name is a slice of line, not a copy: lines past the field cap are
+// only looked at.
+func fieldName(line []byte) ([]byte, bool) {
 	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 {
-		return "", false
+		return nil, false
 	}
 	name := bytes.TrimRight(line[:colon], " \t")
 	if len(name) == 0 {
-		return "", false
+		return nil, false
 	}
 	for _, c := range name {
 		if c < 33 || c > 126 {
-			return "", false
+			return nil, false
 		}
 	}
-	return string(name), true
+	return name, true
 }
 
 // lineEnd returns the offset just past the line starting at pos.

@@ -6,6 +6,10 @@ import (
 	"testing"
 )
 
+// fieldBomb is a header section of n fields of four bytes each: each
+// field parsed costs far more than its size.
+func fieldBomb(n int) string { return strings.Repeat("a:b\n", n) }
+
 func TestMaxParts(t *testing.T) {
 	raw := readFile(t, "many-parts.eml")
 
@@ -77,5 +81,100 @@ func TestMaxTextBytes(t *testing.T) {
 	checkProblems(t, m.Problems, []string{"part 1: text cut to 11 bytes of 115"})
 	if m.Parts[0].Size != 115 {
 		t.Errorf("Size = %d, want the whole part", m.Parts[0].Size)
+	}
+}
+
+func TestMaxHeaderFieldsTopLevel(t *testing.T) {
+	// The Content-Type past the cap is not parsed, by mimeview or by
+	// go-message: the body stays text/plain.
+	raw := []byte(fieldBomb(200000) + "Content-Type: text/html\n\nbody")
+	m := Parse(raw, Options{})
+	if len(m.Header) != DefaultMaxHeaderFields {
+		t.Errorf("%d header fields kept, want %d", len(m.Header), DefaultMaxHeaderFields)
+	}
+	if m.Text != "body" || m.HTML != "" {
+		t.Errorf("Text = %q, HTML = %q; want the body as text/plain", m.Text, m.HTML)
+	}
+	checkProblems(t, m.Problems, []string{"header: more than 10000 header fields in the message; the rest are skipped"})
+	checkConsistent(t, raw, m, Options{})
+	if hb := splitHeader(raw, DefaultMaxHeaderFields, nil); hb.header.Len() != DefaultMaxHeaderFields {
+		t.Errorf("go-message parsed %d fields, want %d", hb.header.Len(), DefaultMaxHeaderFields)
+	}
+
+	// A folded line of a skipped field does not join the last one kept.
+	m = Parse([]byte("Subject: a\r\nX-Kept: b\r\nX-Skipped: c\r\n d\r\n\r\nbody"), Options{MaxHeaderFields: 2})
+	want := []HeaderField{{"Subject", " a", "a"}, {"X-Kept", " b", "b"}}
+	if !reflect.DeepEqual(m.Header, want) || m.Text != "body" {
+		t.Errorf("Header = %+v, Text %q; want %+v and the body", m.Header, m.Text, want)
+	}
+}
+
+func TestMaxHeaderFieldsPartHeaders(t *testing.T) {
+	// go-message's MultipartReader reads part headers with no cap of its
+	// own: the fields past the cap must be kept from it.
+	raw := []byte("Content-Type: multipart/mixed; boundary=b\n\n--b\n" + fieldBomb(200000) +
+		"Content-Type: text/html\n\nfirst\n--b\nContent-Type: image/png\n\npng\n--b--\n")
+	m := Parse(raw, Options{})
+	// The cap counts the whole message: the second part's header is
+	// skipped too, and the problem said once.
+	want := []Part{{ID: "1", ContentType: "text/plain", Size: 5}, {ID: "2", ContentType: "text/plain", Size: 3}}
+	if !reflect.DeepEqual(m.Parts, want) || m.Text != "first" {
+		t.Errorf("Parts = %+v, Text %q; want %+v", m.Parts, m.Text, want)
+	}
+	checkProblems(t, m.Problems, []string{"part 1: more than 10000 header fields in the message; the rest are skipped"})
+	checkConsistent(t, raw, m, Options{})
+
+	// Each part header takes what the ones before left: 1 top-level field,
+	// then 60 and 39 of 100. The Content-Type at field 60 of each part
+	// header is parsed in the first, not in the second.
+	var b strings.Builder
+	b.WriteString("Content-Type: multipart/mixed; boundary=b\r\n\r\n")
+	for range 3 {
+		b.WriteString("--b\r\n" + strings.Repeat("X-Filler: x\r\n", 59) + "Content-Type: image/png\r\n\r\npng\r\n")
+	}
+	b.WriteString("--b--\r\n")
+	raw = []byte(b.String())
+	opt := Options{MaxHeaderFields: 100}
+	m = Parse(raw, opt)
+	var types []string
+	for _, p := range m.Parts {
+		types = append(types, p.ContentType)
+	}
+	if wantTypes := []string{"image/png", "text/plain", "text/plain"}; !reflect.DeepEqual(types, wantTypes) {
+		t.Errorf("content types %q, want %q", types, wantTypes)
+	}
+	checkProblems(t, m.Problems, []string{"part 2: more than 100 header fields in the message; the rest are skipped"})
+	checkConsistent(t, raw, m, opt)
+}
+
+// TestMaxHeaderFieldsLeavesBodiesAlone: only lines the MultipartReader
+// reads as part header lose fields. In CRLF mode "--b" after a bare LF
+// does not start a part (go-message looks for "\r\n--b"), so the lines
+// after it are body, however many look like fields.
+func TestMaxHeaderFieldsLeavesBodiesAlone(t *testing.T) {
+	body := "x\n--b\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\ny"
+	raw := []byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n" + body + "\r\n--b--\r\n")
+	opt := Options{MaxHeaderFields: 2}
+	m := Parse(raw, opt)
+	if m.Text != body {
+		t.Errorf("Text = %q, want %q", m.Text, body)
+	}
+	checkProblems(t, m.Problems, nil)
+	checkConsistent(t, raw, m, opt)
+}
+
+// TestMaxHeaderFieldsBoundsAllocations: the cost of a header of tiny
+// fields, in allocations, is that of MaxHeaderFields fields, not of the
+// 200,000 sent (without the cap, several allocations each).
+func TestMaxHeaderFieldsBoundsAllocations(t *testing.T) {
+	const max = 100
+	for name, raw := range map[string][]byte{
+		"top-level": []byte(fieldBomb(200000) + "\nbody"),
+		"part":      []byte("Content-Type: multipart/mixed; boundary=b\n\n--b\n" + fieldBomb(200000) + "\nbody\n--b--\n"),
+	} {
+		allocs := testing.AllocsPerRun(1, func() { Parse(raw, Options{MaxHeaderFields: max}) })
+		if allocs > 20*max {
+			t.Errorf("%s: %.0f allocations for %d fields kept", name, allocs, max)
+		}
 	}
 }

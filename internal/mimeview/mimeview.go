@@ -34,6 +34,13 @@ const (
 	// DefaultMaxTextBytes is the cap on the decoded text and HTML bodies
 	// kept: more than any person reads, and what a search index wants.
 	DefaultMaxTextBytes = 4 << 20
+	// DefaultMaxHeaderFields is the cap on header fields parsed in one
+	// message. Real headers have tens of fields, Received the longest
+	// run (RFC 5321 6.3 rejects for a loop from at least 100 of them);
+	// each field parsed costs several hundred bytes however short it is,
+	// so "a:b" lines would cost over a hundred times their size. Go's
+	// mime/multipart allows a part the same number (multipartmaxheaders).
+	DefaultMaxHeaderFields = 10000
 	// maxProblems keeps Problems readable when every part is broken.
 	maxProblems = 100
 	// maxProblemLen bounds one problem, which may quote hostile input.
@@ -45,10 +52,20 @@ const (
 // multiparts included, the message itself not; parts past it are not
 // read. A multipart enclosed in MaxDepth others is not opened but listed
 // as one opaque part.
+//
+// MaxHeaderFields counts the fields of the top-level header and of every
+// body part's header together, since a per-section cap would still let
+// MaxParts parts cost that much each. Fields past it are skipped, not
+// parsed; the header section they are in still ends at its empty line, so
+// the body is where the sender put it. Part headers take from it in the
+// order the multipart readers come to them, which may run a few KiB
+// ahead of the part being read; that never depends on the part looked
+// for, so Parse and PartContent agree.
 type Options struct {
-	MaxParts     int // cap on MIME parts visited; 0 = DefaultMaxParts
-	MaxDepth     int // cap on multipart nesting; 0 = DefaultMaxDepth
-	MaxTextBytes int // cap on decoded Text/HTML kept; 0 = DefaultMaxTextBytes
+	MaxParts        int // cap on MIME parts visited; 0 = DefaultMaxParts
+	MaxDepth        int // cap on multipart nesting; 0 = DefaultMaxDepth
+	MaxTextBytes    int // cap on decoded Text/HTML kept; 0 = DefaultMaxTextBytes
+	MaxHeaderFields int // cap on header fields parsed per message; 0 = DefaultMaxHeaderFields
 }
 
 func (o Options) withDefaults() Options {
@@ -60,6 +77,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxTextBytes <= 0 {
 		o.MaxTextBytes = DefaultMaxTextBytes
+	}
+	if o.MaxHeaderFields <= 0 {
+		o.MaxHeaderFields = DefaultMaxHeaderFields
 	}
 	return o
 }
@@ -159,7 +179,7 @@ func Parse(raw []byte, opt Options) (m *Message) {
 	opt = opt.withDefaults()
 
 	dec := newDecoder(pr)
-	hb := splitHeader(raw, pr)
+	hb := splitHeader(raw, opt.MaxHeaderFields, pr)
 	m.Header = make([]HeaderField, 0, len(hb.fields))
 	for _, f := range hb.fields {
 		m.Header = append(m.Header, HeaderField{
@@ -194,7 +214,7 @@ func Parse(raw []byte, opt Options) (m *Message) {
 			return true
 		},
 	}
-	w.walk(hb.header, raw[hb.body:])
+	w.walk(hb, raw)
 	return m
 }
 

@@ -22,8 +22,9 @@ const maxParamSections = 64
 // (unquoted "boundary=----=_Part_1" is common) and go-message then
 // returns the entire field as the media type; and it drops RFC 2231
 // values in any charset but UTF-8 and US-ASCII (filename*=iso-8859-1'de'...).
-// The lenient parser's parameters fill the gaps; problems are recorded
-// under where.
+// The lenient parser's parameters fill the gaps, and replace go-message's
+// for every parameter sent in RFC 2231 form; problems are recorded under
+// where.
 func (d *decoder) fieldParams(h *message.Header, key, where string) (string, map[string]string) {
 	raw := h.Get(key)
 	if strings.TrimSpace(raw) == "" {
@@ -37,7 +38,7 @@ func (d *decoder) fieldParams(h *message.Header, key, where string) (string, map
 	} else {
 		value, params, err = h.ContentDisposition()
 	}
-	lv, lp := d.lenientParams(raw)
+	lv, lp, sectioned := d.lenientParams(raw)
 	if err != nil {
 		d.prob.add("%s: malformed %s %s: %v", where, key, quote([]byte(raw)), err)
 		value = lv
@@ -49,7 +50,14 @@ func (d *decoder) fieldParams(h *message.Header, key, where string) (string, map
 	for k, v := range lp {
 		// go-message decodes RFC 2047 in every parameter, the boundary
 		// included, where "=?" is legal and must stay as sent.
-		if _, ok := params[k]; !ok || k == "boundary" {
+		//
+		// For an RFC 2231 parameter in another charset than UTF-8 or
+		// US-ASCII, mime.ParseMediaType drops the section naming the
+		// charset but keeps the sections after it (name*1*=...), or the
+		// plain name= sent for old readers: a value, but a wrong one.
+		// RFC 2231 4.1 has the extended form win over the plain one, as
+		// lenientParams does.
+		if _, ok := params[k]; !ok || k == "boundary" || sectioned[k] {
 			params[k] = v
 		}
 	}
@@ -68,7 +76,9 @@ type paramSection struct {
 // lenientParams splits a field value at the semicolons outside quotes
 // and parses each "key=value" on its own, assembling RFC 2231 sections
 // (RFC 2231 3 and 4). Pieces it cannot make sense of are skipped.
-func (d *decoder) lenientParams(v string) (string, map[string]string) {
+// sectioned holds the keys whose value was assembled from RFC 2231
+// sections (name*=, name*0=, name*0*=, ...).
+func (d *decoder) lenientParams(v string) (string, map[string]string, map[string]bool) {
 	pieces := splitParams(v)
 	value := strings.TrimSpace(pieces[0])
 	plain := map[string]string{}
@@ -115,12 +125,29 @@ func (d *decoder) lenientParams(v string) (string, map[string]string) {
 		}
 		params[k] = v
 	}
+	var sectioned map[string]bool
 	for base, secs := range sections {
+		first, ok := secs[0]
+		if !ok {
+			// RFC 2231 3: sections are numbered from 0; without it there
+			// is no value, and a plain one sent alongside stays.
+			continue
+		}
 		// RFC 2231 4.1: the extended form wins over a plain one, which
 		// old readers were given as a fallback.
-		params[base] = d.joinSections(base, secs)
+		v := d.joinSections(base, secs)
+		if !first.extended && (base == "name" || base == "filename") {
+			// Plain continuations of an RFC 2047 encoded name, as for a
+			// plain name above; go-message decodes those too.
+			v = d.text("parameter "+base, v)
+		}
+		params[base] = v
+		if sectioned == nil {
+			sectioned = make(map[string]bool, len(sections))
+		}
+		sectioned[base] = true
 	}
-	return value, params
+	return value, params, sectioned
 }
 
 // joinSections assembles name*0, name*1, ... in order, stopping at the

@@ -384,3 +384,59 @@ func TestHeaderRawAndValue(t *testing.T) {
 		t.Errorf("Text = %q", m.Text)
 	}
 }
+
+// TestRFC2231ParamsInOtherCharsets: mime.ParseMediaType drops an RFC 2231
+// section 0 in a charset other than UTF-8 or US-ASCII but keeps the
+// sections after it, or the plain parameter sent as a fallback. The RFC
+// 2231 value must win (RFC 2231 4.1), for the Content-Disposition
+// filename and the Content-Type name alike.
+func TestRFC2231ParamsInOtherCharsets(t *testing.T) {
+	for _, tc := range []struct{ name, fields, want string }{
+		{
+			name:   "filename continuations",
+			fields: "Content-Type: application/pdf\r\nContent-Disposition: attachment; filename*0*=iso-8859-1''R%E9sum%E9; filename*1*=%20final.pdf",
+			want:   "Résumé final.pdf",
+		},
+		{
+			name:   "filename over plain fallback",
+			fields: "Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"Resume.pdf\"; filename*=iso-8859-1''R%E9sum%E9.pdf",
+			want:   "Résumé.pdf",
+		},
+		{
+			name:   "name continuations, encoded and plain",
+			fields: "Content-Type: application/pdf; name*0*=windows-1252''%93Q1%94; name*1=\" report.pdf\"",
+			want:   "\u201cQ1\u201d report.pdf",
+		},
+		{
+			name:   "name over plain fallback",
+			fields: "Content-Type: application/pdf; name=\"Resume.pdf\"; name*=iso-8859-1'fr'R%E9sum%E9.pdf",
+			want:   "Résumé.pdf",
+		},
+		{
+			// RFC 2231 3: no section 0, no value; the plain one stays.
+			name:   "plain kept without section 0",
+			fields: "Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"a.pdf\"; filename*1=\"b\"",
+			want:   "a.pdf",
+		},
+		{
+			// Not standard, but decoded as go-message does.
+			name:   "encoded word in plain continuations",
+			fields: "Content-Type: application/pdf\r\nContent-Disposition: attachment; filename*0=\"=?UTF-8?Q?R=C3=A9sum=C3=A9?=\"; filename*1=\".pdf\"",
+			want:   "Résumé.pdf",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nhi\r\n--b\r\n" +
+				tc.fields + "\r\n\r\nxx\r\n--b--\r\n"
+			m := Parse([]byte(raw), Options{})
+			if len(m.Parts) != 2 {
+				t.Fatalf("Parts = %+v", m.Parts)
+			}
+			if got := m.Parts[1].Filename; got != tc.want {
+				t.Errorf("Filename = %q, want %q", got, tc.want)
+			}
+			checkProblems(t, m.Problems, nil)
+			checkConsistent(t, []byte(raw), m, Options{})
+		})
+	}
+}

@@ -56,14 +56,21 @@ type walker struct {
 	parts      int    // body parts read, against MaxParts
 	text, html bool   // Message.Text and HTML have been assigned
 	stopped    bool
+	// fieldsLeft is what remains of MaxHeaderFields for part headers;
+	// fieldsCut is set once fields have been skipped and said so.
+	fieldsLeft int
+	fieldsCut  bool
 }
 
-// walk reads the message whose top-level header is h.
-func (w *walker) walk(h message.Header, body []byte) {
+// walk reads the message raw, whose top-level header splitHeader found
+// as hb.
+func (w *walker) walk(hb headerBlock, raw []byte) {
 	if w.dec == nil {
 		w.dec = newDecoder(w.prob)
 	}
-	w.entity("", h, bytes.NewReader(body), 0, nil, 1)
+	w.fieldsLeft = w.opt.MaxHeaderFields - len(hb.fields)
+	w.fieldsCut = hb.fieldsCut
+	w.entity("", hb.header, bytes.NewReader(raw[hb.body:]), 0, nil, 1)
 }
 
 // entity reads one entity: the message itself (id "", parent nil) or the
@@ -207,7 +214,11 @@ func (w *walker) multipart(id, boundary string, body io.Reader, depth int, fr *f
 	// ever is, it is shown as text rather than lost.
 	rec := &recorder{r: body, on: true}
 	start, found := skipPreamble(rec, boundary)
-	mr := textproto.NewMultipartReader(start, boundary)
+	// NextPart reads each part's header with textproto.ReadHeader, which
+	// has no cap of its own: the fields past MaxHeaderFields are taken
+	// out of the stream before it.
+	fc := newFieldCap(start, boundary, &w.fieldsLeft)
+	mr := textproto.NewMultipartReader(fc, boundary)
 	n := 0
 	truncated := false
 	for {
@@ -240,6 +251,10 @@ func (w *walker) multipart(id, boundary string, body io.Reader, depth int, fr *f
 			return
 		}
 		w.parts++
+		if fc.cut == n && !w.fieldsCut {
+			w.fieldsCut = true
+			w.prob.add("part %s: more than %d header fields in the message; the rest are skipped", childID(id, n), w.opt.MaxHeaderFields)
+		}
 		src := &errReader{r: part}
 		w.entity(childID(id, n), message.Header{Header: part.Header}, src, depth+1, fr, n)
 		if w.stopped {
