@@ -51,7 +51,7 @@ var webKeys = []keyDef{
 		func(c *Config) any { return &c.HTTPTLS }},
 	{Key{Name: "http_auth_file", Kind: KindPath, Help: "htpasswd -B file; basic auth for the web UI and API"},
 		func(c *Config) any { return &c.HTTPAuthFile }},
-	{Key{Name: "http_allowed_hosts", Kind: KindList, Help: `host names the web UI and API answer to, besides IP addresses, localhost and hostname ("*" = any)`},
+	{Key{Name: "http_allowed_hosts", Kind: KindList, Help: `further host names the web UI and API answer to (addresses, one-label names, private TLDs and hostname always work; "*" = any)`},
 		func(c *Config) any { return &c.HTTPAllowedHosts }},
 	{Key{Name: "index", Kind: KindBool, Help: "keep the SQLite message index (lists and searches of the web UI)"},
 		func(c *Config) any { return &c.Index }},

@@ -703,9 +703,15 @@ func TestHostCheck(t *testing.T) {
 		{nil, "evil.example:8025", "/api/v1/messages", 403},
 		{nil, "evil.example", "/", 403},
 		{nil, "127.0.0.1.evil.example", "/", 403},
+		{nil, "fakesmtp:8025", "/api/v1/messages", 200},      // a docker compose service
+		{nil, "fakesmtp.mail.svc", "/api/v1/messages", 200},  // Kubernetes
+		{nil, "mail.internal", "/api/v1/messages", 200},      // private-use TLD
+		{nil, "box.home.arpa", "/", 200},                     // RFC 8375
+		{nil, "evil.example.com.", "/api/v1/messages", 403},  // trailing dot
+		{nil, "local.evil.example", "/api/v1/messages", 403}, // private label, public TLD
 		{nil, "evil.example", "/healthz", 200},
-		{[]string{"mx.test"}, "MX.Test.:8025", "/api/v1/messages", 200},
-		{[]string{"mx.test"}, "other.test", "/api/v1/messages", 403},
+		{[]string{"mx.example.org"}, "MX.Example.ORG.:8025", "/api/v1/messages", 200},
+		{[]string{"mx.example.org"}, "other.example.org", "/api/v1/messages", 403},
 		{[]string{"*"}, "anything.example", "/api/v1/messages", 200},
 	} {
 		f := newFixture(t, func(d *web.Deps) { d.AllowedHosts = tc.allowed })
