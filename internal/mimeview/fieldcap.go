@@ -152,14 +152,31 @@ func (c *fieldCap) startPart() {
 }
 
 // delimiter says whether line is a delimiter line of the boundary
-// (open) or its close-delimiter line (closing), RFC 2046 5.1.1.
+// (open) or its close-delimiter line (closing), RFC 2046 5.1.1, judged
+// exactly as go-message's MultipartReader judges them (isFinalBoundary,
+// isBoundaryDelimiterLine): after the boundary, "--" for the close, and
+// spaces or tabs, the line must end in the reader's line ending: CRLF,
+// or LF once the first delimiter line ended in a bare LF (then a bare LF
+// there is what switches it). A close-delimiter that the reader would
+// not take must not end the counting here, or the header fields after it
+// would go through uncounted.
 func (c *fieldCap) delimiter(line []byte) (open, closing bool) {
-	if !isDelimiter(line, c.delim) {
+	rest, ok := bytes.CutPrefix(line, c.delim)
+	if !ok {
 		return false, false
 	}
-	rest := line[len(c.delim):]
-	if bytes.HasPrefix(rest, []byte("--")) {
-		return false, true
+	nl := []byte("\r\n")
+	if c.state != capPreamble && !c.crlf {
+		nl = nl[1:]
 	}
-	return true, false
+	if after, ok := bytes.CutPrefix(rest, []byte("--")); ok {
+		if after = bytes.TrimLeft(after, " \t"); len(after) == 0 || bytes.Equal(after, nl) {
+			return false, true
+		}
+	}
+	rest = bytes.TrimLeft(rest, " \t")
+	if c.state == capPreamble && bytes.Equal(rest, []byte("\n")) {
+		return true, false // the reader's switch to bare-LF lines
+	}
+	return bytes.Equal(rest, nl), false
 }

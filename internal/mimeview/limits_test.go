@@ -178,3 +178,18 @@ func TestMaxHeaderFieldsBoundsAllocations(t *testing.T) {
 		}
 	}
 }
+
+// A close-delimiter that go-message's reader does not take (a bare LF
+// before the first part, where it still wants CRLF) must not end the
+// field counting: the reader skips it as preamble and goes on to parse
+// the next part's header, which would then be read whole.
+func TestMaxHeaderFieldsCloseDelimiterItDoesNotTake(t *testing.T) {
+	const max = 100
+	for _, closing := range []string{"--b--\n", "--b-- \t\n", "--b--x\r\n"} {
+		raw := []byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n" + closing + "--b\r\n" + fieldBomb(200000) + "\r\nbody\r\n--b--\r\n")
+		allocs := testing.AllocsPerRun(1, func() { Parse(raw, Options{MaxHeaderFields: max}) })
+		if allocs > 20*max {
+			t.Errorf("after %q: %.0f allocations for %d fields kept", closing, allocs, max)
+		}
+	}
+}

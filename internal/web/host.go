@@ -48,7 +48,7 @@ func hostCheck(allowed []string, h http.Handler) http.Handler {
 func hostAllowed(host string, names map[string]bool) bool {
 	name := hostName(host)
 	if name == "" {
-		return false
+		return true // HTTP/1.0 without Host: no browser sends that
 	}
 	if _, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")); err == nil {
 		return true

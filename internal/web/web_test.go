@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -725,6 +726,17 @@ func TestHostCheck(t *testing.T) {
 		if resp.StatusCode != tc.want {
 			t.Errorf("allowed %v, Host %q, %s: %d, want %d", tc.allowed, tc.host, tc.path, resp.StatusCode, tc.want)
 		}
+	}
+	// HTTP/1.0 without Host: no browser sends that, so no rebinding.
+	f0 := newFixture(t, nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f0.ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /api/v1/messages HTTP/1.0\r\n\r\n")
+	if status, _ := bufio.NewReader(conn).ReadString('\n'); !strings.Contains(status, " 200 ") {
+		t.Errorf("HTTP/1.0 without Host: %q", status)
 	}
 	// The attack the check is for: a rebound page emptying the inbox.
 	f := newFixture(t, nil)
