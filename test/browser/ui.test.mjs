@@ -595,7 +595,14 @@ describe('web UI', { timeout: 300000 }, () => {
     await rows().first().waitFor();
     await noHorizontalOverflow('inbox');
     const first = rows().first();
-    const [subj, meta] = await Promise.all([first.locator('.subject').boundingBox(), first.locator('.meta').boundingBox()]);
+    // A live update may redraw the row between two reads (boundingBox is
+    // then null): read both boxes of one drawing, and try again if not.
+    let subj, meta;
+    for (let i = 0; i < 20 && !(subj && meta); i++) {
+      await first.locator('.meta').waitFor();
+      [subj, meta] = await Promise.all([first.locator('.subject').boundingBox(), first.locator('.meta').boundingBox()]);
+    }
+    assert.ok(subj && meta, 'the first row has a subject and details');
     assert.ok(meta.y >= subj.y + subj.height - 1, 'on a phone the details go under the subject');
     await first.locator('a.msg-link').click();
     await page.locator('h1.subject').waitFor();
