@@ -455,3 +455,30 @@ func TestReconcileKeepsMailArrivingMeanwhile(t *testing.T) {
 		}
 	}
 }
+
+// An entry is removed only once its file is seen gone: a folder listing
+// taken while a compaction swaps a file's plain and compact forms may
+// miss both, and the message is still there.
+func TestReconcileKeepsEntryListingMissed(t *testing.T) {
+	ctx := context.Background()
+	f := newStoreFixture(t)
+	ix := newIndex(t)
+	kept, removed := f.write(rawHTML), f.write(rawMultipart)
+	x := NewIndexer(ix, f.dir, slog.New(slog.DiscardHandler))
+	if _, _, err := x.Reconcile(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(f.dir, removed+store.Ext)); err != nil {
+		t.Fatal(err)
+	}
+	x.list = func(string) ([]string, error) { return nil, nil } // misses every file
+	if _, _, err := x.Reconcile(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Get(ctx, kept); err != nil {
+		t.Errorf("entry of a file the listing missed: %v", err)
+	}
+	if _, err := ix.Get(ctx, removed); err == nil {
+		t.Error("entry of a removed file kept")
+	}
+}
