@@ -59,7 +59,8 @@ func dateTokens(v string) (string, bool) {
 	if depth != 0 {
 		return "", false
 	}
-	f := strings.Fields(b.String()) // splits at tabs too
+	all := strings.Fields(b.String()) // splits at tabs too
+	f := all
 	if len(f) > 0 && f[0] != "," && strings.HasSuffix(f[0], ",") {
 		f = f[1:] // the day name; ParseDate checks it below
 	} else if len(f) > 1 && f[1] == "," {
@@ -68,7 +69,7 @@ func dateTokens(v string) (string, bool) {
 	if len(f) != 5 || strings.ContainsAny(f[3], ".,") || strings.Contains(strings.Join(f, " "), ",") || !zoneToken(f[4]) {
 		return "", false
 	}
-	return strings.Join(strings.Fields(b.String()), " "), true
+	return strings.Join(all, " "), true
 }
 
 // plainDate reports whether s is exactly

@@ -106,17 +106,23 @@ func TestWebhookRetries(t *testing.T) {
 func TestPendingRunAtStart(t *testing.T) {
 	path, env := storeOne(t)
 	dir := filepath.Join(t.TempDir(), "hooks")
-	out := filepath.Join(t.TempDir(), "out")
 	// A run that recorded the hook but stopped before running it.
 	r1, _ := New(Config{Exec: "true", Dir: dir}, slog.New(slog.DiscardHandler))
 	r1.Pending(env.ID, path)
-	// The next start runs it.
-	r2, _ := New(Config{Exec: `echo "$FAKESMTP_ID" > ` + out, Dir: dir}, slog.New(slog.DiscardHandler))
-	r2.Start()
-	if got := strings.TrimSpace(string(waitFile(t, out))); got != env.ID {
+	runsAtNextStart(t, dir, env.ID)
+}
+
+// runsAtNextStart starts a Runner on the marker folder dir and checks that
+// it runs the hook of msgID, left pending by an earlier one.
+func runsAtNextStart(t *testing.T, dir, msgID string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	r, _ := New(Config{Exec: `echo "$FAKESMTP_ID" > ` + out, Dir: dir}, slog.New(slog.DiscardHandler))
+	r.Start()
+	if got := strings.TrimSpace(string(waitFile(t, out))); got != msgID {
 		t.Fatalf("pending hook ran with %q", got)
 	}
-	r2.Close(context.Background())
+	r.Close(context.Background())
 }
 
 func TestNoHooks(t *testing.T) {
@@ -155,13 +161,7 @@ func TestCloseDoesNotWaitForHungHook(t *testing.T) {
 		t.Fatalf("the marker of the hook cut short is gone: %v", err)
 	}
 	// The next start runs it again.
-	out := filepath.Join(t.TempDir(), "out")
-	r2, _ := New(Config{Exec: `echo "$FAKESMTP_ID" > ` + out, Dir: dir}, slog.New(slog.DiscardHandler))
-	r2.Start()
-	if got := strings.TrimSpace(string(waitFile(t, out))); got != env.ID {
-		t.Fatalf("pending hook ran with %q", got)
-	}
-	r2.Close(context.Background())
+	runsAtNextStart(t, dir, env.ID)
 }
 
 // A failing command's output goes into the error, but only its tail: a

@@ -103,9 +103,9 @@ const noDomain = "=_"
 // maildirHost is the host part of a Maildir file name: "/" and ":" are
 // written \057 and \072, as the Maildir specification asks, so the name
 // stays one path element and its ":2," info suffix stays unambiguous.
-func maildirHost(h string) string {
-	return strings.NewReplacer("/", `\057`, ":", `\072`).Replace(h)
-}
+func maildirHost(h string) string { return hostEscapes.Replace(h) }
+
+var hostEscapes = strings.NewReplacer("/", `\057`, ":", `\072`)
 
 // folderName encodes s as one folder name, reversibly: letters, digits and
 // "-_+" stay, and so does "." except in the first place (a leading dot
